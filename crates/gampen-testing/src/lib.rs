@@ -86,7 +86,7 @@ pub fn assert_close(actual: &[f32], expected: &[f32], atol: f32, rtol: f32, what
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
-        .to_vec::<f32>()
+        .into_vec::<f32>()
         .expect("f32 data")
 }
 
@@ -113,7 +113,9 @@ macro_rules! backend_tests {
 
                 fn run($device: &$crate::__burn::tensor::Device) $body
 
+                // ndarray is deprecated upstream in favour of flex, but users still run it.
                 #[test]
+                #[allow(deprecated)]
                 fn ndarray() {
                     run(&$crate::__burn::tensor::Device::ndarray());
                 }
