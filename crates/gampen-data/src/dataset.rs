@@ -1,0 +1,334 @@
+//! A labelled set of cutouts held in memory: FITS decoded once, on all cores, with the NaN
+//! policy and the arsinh normalisation applied, and label targets transformed and scaled.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, CsvTable};
+use crate::fits::{read_fits_hdu, HduSelect};
+use crate::splits::split_path;
+use crate::transform::image::{arsinh_normalize, AugmentOptions};
+use crate::transform::label::{LabelTransform, ScalingKind, Transform};
+use crate::{DataError, Image, NanPolicy};
+
+/// How to load a dataset; serialisable so that it can be saved with a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatasetOptions {
+    /// Split to read from `splits/<split>.csv` (e.g. `balanced-dev-train`); `None` reads
+    /// `info.csv`.
+    pub split: Option<String>,
+    /// Label columns and their transforms, in target order (empty for unlabelled data).
+    pub labels: Vec<(String, Transform)>,
+    /// Scaling fitted after the transforms when `label_transform` is `None`.
+    pub scaling: ScalingKind,
+    /// A transform fitted before (on the training split): use it for devel, test and
+    /// prediction data. `None` fits one on this dataset, which is right for training only.
+    pub label_transform: Option<LabelTransform>,
+    /// Side of the centre crop fed to the model, pixels (GaMPEN: 239, 143 or 96).
+    pub cutout_size: usize,
+    /// Channels of the model input; one-band cutouts are repeated (GaMPEN: 3).
+    pub channels: usize,
+    /// Apply `x -> asinh(x) = ln(x + sqrt(x^2 + 1))` to the pixels.
+    pub arsinh: bool,
+    /// What to do with NaN and infinite pixels.
+    pub nan_policy: NanPolicy,
+    /// HDU to read (`None`: the first image HDU).
+    pub hdu: Option<usize>,
+    /// Augmentations drawn when a batch is asked for with a random generator.
+    pub augment: AugmentOptions,
+    /// Directory of the cutouts, relative to the data directory.
+    pub cutouts_dir: String,
+}
+
+impl Default for DatasetOptions {
+    fn default() -> Self {
+        DatasetOptions {
+            split: None,
+            labels: Vec::new(),
+            scaling: ScalingKind::Standard,
+            label_transform: None,
+            cutout_size: 64,
+            channels: 3,
+            arsinh: true,
+            nan_policy: NanPolicy::Error,
+            hdu: None,
+            augment: AugmentOptions::default(),
+            cutouts_dir: "cutouts".into(),
+        }
+    }
+}
+
+impl DatasetOptions {
+    /// GaMPEN's published label set: `logit(bt)`, `ln(r_e)`, `ln(total_flux)`, standard
+    /// scaling.
+    pub fn gampen_labels(mut self) -> Self {
+        self.labels = vec![
+            ("bt".into(), Transform::Logit { eps: 1e-3 }),
+            ("r_e".into(), Transform::Ln),
+            ("total_flux".into(), Transform::Ln),
+        ];
+        self.scaling = ScalingKind::Standard;
+        self
+    }
+}
+
+/// Galaxies in memory: cutouts, catalog rows, and model targets.
+#[derive(Debug, Clone)]
+pub struct GalaxyDataset {
+    pub(crate) dir: PathBuf,
+    pub(crate) catalog: Catalog,
+    pub(crate) images: Vec<Image>,
+    pub(crate) targets: Vec<f32>,
+    pub(crate) label_transform: Option<LabelTransform>,
+    pub(crate) options: DatasetOptions,
+    pub(crate) replaced_pixels: usize,
+}
+
+impl GalaxyDataset {
+    /// Loads the catalog (`info.csv` or the split in `options`) of the data directory `dir`
+    /// and decodes every cutout on all cores.
+    pub fn load(dir: impl AsRef<Path>, options: &DatasetOptions) -> Result<Self, DataError> {
+        let dir = dir.as_ref();
+        let csv = match &options.split {
+            Some(name) => split_path(dir, name),
+            None => dir.join("info.csv"),
+        };
+        let table = CsvTable::read(&csv)?;
+        let columns: Vec<String> = options.labels.iter().map(|(c, _)| c.clone()).collect();
+        let catalog = Catalog::from_table(&table, &columns)?;
+        let cutouts = dir.join(&options.cutouts_dir);
+        let select = options.hdu.map_or(HduSelect::FirstImage, HduSelect::Index);
+        let images = catalog
+            .file_names
+            .par_iter()
+            .map(|name| {
+                let path = cutouts.join(name);
+                read_fits_hdu(&path, select).map(|(img, _)| (img, path))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::build(dir.to_path_buf(), catalog, images, options)
+    }
+
+    /// Builds a dataset from images already in memory (e.g. [`crate::simulate_images`]);
+    /// `catalog.file_names` name them in errors.
+    pub fn from_images(
+        catalog: Catalog,
+        images: Vec<Image>,
+        options: &DatasetOptions,
+    ) -> Result<Self, DataError> {
+        if catalog.len() != images.len() {
+            return Err(DataError::Config(format!(
+                "{} catalog rows but {} images",
+                catalog.len(),
+                images.len()
+            )));
+        }
+        let named = images
+            .into_iter()
+            .zip(&catalog.file_names)
+            .map(|(img, name)| (img, PathBuf::from(name)))
+            .collect();
+        Self::build(PathBuf::new(), catalog, named, options)
+    }
+
+    /// Loads `{prefix}-train`, `{prefix}-devel` and `{prefix}-test` (e.g. prefix
+    /// `balanced-dev`), fitting the label scaling on train and applying it to the others.
+    pub fn load_splits(
+        dir: impl AsRef<Path>,
+        prefix: &str,
+        options: &DatasetOptions,
+    ) -> Result<[GalaxyDataset; 3], DataError> {
+        let dir = dir.as_ref();
+        let with = |part: &str, lt: Option<LabelTransform>| DatasetOptions {
+            split: Some(format!("{prefix}-{part}")),
+            label_transform: lt,
+            ..options.clone()
+        };
+        let train = GalaxyDataset::load(dir, &with("train", options.label_transform.clone()))?;
+        let lt = train.label_transform.clone();
+        let devel = GalaxyDataset::load(dir, &with("devel", lt.clone()))?;
+        let test = GalaxyDataset::load(dir, &with("test", lt))?;
+        Ok([train, devel, test])
+    }
+
+    fn build(
+        dir: PathBuf,
+        catalog: Catalog,
+        images: Vec<(Image, PathBuf)>,
+        options: &DatasetOptions,
+    ) -> Result<Self, DataError> {
+        let s = options.cutout_size;
+        if s == 0 || options.channels == 0 {
+            return Err(DataError::Config(
+                "cutout_size and channels must be positive".into(),
+            ));
+        }
+        let prepared = images
+            .into_par_iter()
+            .map(|(mut img, path)| {
+                if img.height < s || img.width < s {
+                    return Err(DataError::CutoutTooSmall {
+                        path,
+                        height: img.height,
+                        width: img.width,
+                        size: s,
+                    });
+                }
+                if img.bands != 1 && img.bands != options.channels {
+                    return Err(DataError::Channels {
+                        path,
+                        bands: img.bands,
+                        channels: options.channels,
+                    });
+                }
+                let replaced = img.apply_nan_policy(options.nan_policy, &path)?;
+                let mut img = shrink_for_rotation(img, s);
+                if options.arsinh {
+                    arsinh_normalize(&mut img.data);
+                }
+                Ok((img, replaced))
+            })
+            .collect::<Result<Vec<_>, DataError>>()?;
+        let replaced_pixels = prepared.iter().map(|(_, r)| r).sum();
+        let images = prepared.into_iter().map(|(img, _)| img).collect();
+        let (label_transform, targets) = if options.labels.is_empty() {
+            (None, Vec::new())
+        } else {
+            let lt = match &options.label_transform {
+                Some(lt) => {
+                    if lt.column_names() != catalog.label_columns {
+                        return Err(DataError::Config(format!(
+                            "label transform is for columns {:?} but the options ask for {:?}",
+                            lt.column_names(),
+                            catalog.label_columns
+                        )));
+                    }
+                    lt.clone()
+                }
+                None => LabelTransform::fit(&options.labels, options.scaling, &catalog.labels)?,
+            };
+            let mut targets = Vec::with_capacity(catalog.len() * options.labels.len());
+            for (row, raw) in catalog.labels.iter().enumerate() {
+                let z = lt.forward(raw).map_err(|e| match e {
+                    DataError::LabelDomain { column, value, transform } => DataError::Config(
+                        format!(
+                            "{}: data row {} (1-based): column {column:?} value {value} is outside the domain of {transform}",
+                            catalog.path.display(),
+                            row + 1
+                        ),
+                    ),
+                    other => other,
+                })?;
+                targets.extend(z.iter().map(|&v| v as f32));
+            }
+            (Some(lt), targets)
+        };
+        Ok(GalaxyDataset {
+            dir,
+            catalog,
+            images,
+            targets,
+            label_transform,
+            options: options.clone(),
+            replaced_pixels,
+        })
+    }
+
+    /// Number of galaxies.
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    /// Whether there are no galaxies.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// The data directory (empty for in-memory datasets).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The catalog rows (file names, raw labels, extra columns) in dataset order.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The fitted (or given) label transform; save it with the model. `None` without labels.
+    pub fn label_transform(&self) -> Option<&LabelTransform> {
+        self.label_transform.as_ref()
+    }
+
+    /// The options the dataset was loaded with.
+    pub fn options(&self) -> &DatasetOptions {
+        &self.options
+    }
+
+    /// Number of targets per galaxy.
+    pub fn num_targets(&self) -> usize {
+        self.options.labels.len()
+    }
+
+    /// Non-finite pixels replaced under [`NanPolicy::Replace`], over all cutouts.
+    pub fn replaced_pixels(&self) -> usize {
+        self.replaced_pixels
+    }
+
+    /// The cached (normalised) cutout of galaxy `i`.
+    pub fn image(&self, i: usize) -> &Image {
+        &self.images[i]
+    }
+
+    /// Transformed and scaled targets of galaxy `i`.
+    pub fn targets(&self, i: usize) -> &[f32] {
+        let k = self.num_targets();
+        &self.targets[i * k..(i + 1) * k]
+    }
+}
+
+/// Keeps the central part of a large cutout that a rotation of the `s x s` crop can reach
+/// (side `ceil(s sqrt 2) + 2`, same parity offset so that the centre crop is unchanged).
+fn shrink_for_rotation(img: Image, s: usize) -> Image {
+    let keep = |dim: usize| {
+        let mut t = ((s as f64 * std::f64::consts::SQRT_2).ceil() as usize + 2).min(dim);
+        if (dim - t) % 2 == 1 {
+            t += 1;
+        }
+        t.min(dim)
+    };
+    let (th, tw) = (keep(img.height), keep(img.width));
+    if th == img.height && tw == img.width {
+        return img;
+    }
+    let (top, left) = ((img.height - th) / 2, (img.width - tw) / 2);
+    let mut data = Vec::with_capacity(img.bands * th * tw);
+    for b in 0..img.bands {
+        let band = img.band(b);
+        for r in top..top + th {
+            data.extend_from_slice(&band[r * img.width + left..r * img.width + left + tw]);
+        }
+    }
+    Image::new(data, img.bands, th, tw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrink_keeps_centre_crop() {
+        let img = Image::new((0..101 * 90).map(|v| v as f32).collect(), 1, 101, 90);
+        let small = shrink_for_rotation(img.clone(), 20);
+        assert!(small.height < 101 && small.width < 90);
+        let (t0, l0) = ((101 - 20) / 2, (90 - 20) / 2);
+        let (t1, l1) = ((small.height - 20) / 2, (small.width - 20) / 2);
+        for i in 0..20 {
+            for j in 0..20 {
+                assert_eq!(img.get(0, t0 + i, l0 + j), small.get(0, t1 + i, l1 + j));
+            }
+        }
+    }
+}

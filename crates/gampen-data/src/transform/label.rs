@@ -1,0 +1,280 @@
+//! Label transforms (identity, logit, ln, log10) followed by scaling (standard or min-max)
+//! fitted on the training split, with exact inverses. Serialisable, so that the fitted
+//! transform is saved next to the model and applied to posterior samples.
+
+use serde::{Deserialize, Serialize};
+
+use crate::DataError;
+
+/// A pointwise transform of one label.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Transform {
+    /// `y = x`.
+    Identity,
+    /// `y = ln(x / (1 - x))` after clamping `x` to `[eps, 1 - eps]` (so B/T = 0 or 1 stay
+    /// finite); the inverse is the logistic function `expit`. Values outside `[0, 1]` are
+    /// errors.
+    Logit {
+        /// Clamp margin, e.g. `1e-3`.
+        eps: f64,
+    },
+    /// `y = ln(x)`, `x > 0`.
+    Ln,
+    /// `y = log10(x)`, `x > 0`.
+    Log10,
+}
+
+impl Transform {
+    fn name(&self) -> &'static str {
+        match self {
+            Transform::Identity => "identity",
+            Transform::Logit { .. } => "logit",
+            Transform::Ln => "ln",
+            Transform::Log10 => "log10",
+        }
+    }
+
+    /// Applies the transform; `column` names the label in the error for an out-of-domain
+    /// value.
+    pub fn forward(&self, x: f64, column: &str) -> Result<f64, DataError> {
+        let domain = |ok: bool| {
+            if ok && x.is_finite() {
+                Ok(())
+            } else {
+                Err(DataError::LabelDomain {
+                    column: column.to_string(),
+                    value: x,
+                    transform: self.name().to_string(),
+                })
+            }
+        };
+        match *self {
+            Transform::Identity => domain(true).map(|_| x),
+            Transform::Logit { eps } => domain((0.0..=1.0).contains(&x)).map(|_| {
+                let p = x.clamp(eps, 1.0 - eps);
+                (p / (1.0 - p)).ln()
+            }),
+            Transform::Ln => domain(x > 0.0).map(|_| x.ln()),
+            Transform::Log10 => domain(x > 0.0).map(|_| x.log10()),
+        }
+    }
+
+    /// The inverse (`expit` for logit, `exp`, `10^y`).
+    pub fn inverse(&self, y: f64) -> f64 {
+        match self {
+            Transform::Identity => y,
+            Transform::Logit { .. } => {
+                if y >= 0.0 {
+                    1.0 / (1.0 + (-y).exp())
+                } else {
+                    let e = y.exp();
+                    e / (1.0 + e)
+                }
+            }
+            Transform::Ln => y.exp(),
+            Transform::Log10 => 10f64.powf(y),
+        }
+    }
+}
+
+/// Which scaling to fit after the transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalingKind {
+    /// No scaling.
+    None,
+    /// `(y - mean) / std` (population std), as scikit-learn's `StandardScaler`.
+    Standard,
+    /// `(y - min) / (max - min)` onto `[0, 1]`.
+    MinMax,
+}
+
+/// A fitted affine scaling `z = (y - offset) / scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    /// Subtracted first (mean or min).
+    pub offset: f64,
+    /// Divided by next (std or range); 1 when the fitted spread is 0.
+    pub scale: f64,
+}
+
+/// The transform and scaling of one label column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnTransform {
+    /// Column name in the catalog.
+    pub column: String,
+    /// Pointwise transform.
+    pub transform: Transform,
+    /// Fitted scaling.
+    pub scaling: Scaling,
+}
+
+/// Transforms and scalings for all label columns, in target order.
+///
+/// ```
+/// use gampen_data::{LabelTransform, ScalingKind, Transform};
+/// let columns = vec![("bt".to_string(), Transform::Logit { eps: 1e-3 }),
+///                    ("r_e".to_string(), Transform::Ln)];
+/// let train = vec![vec![0.2, 1.0], vec![0.5, 2.0], vec![0.7, 4.0]];
+/// let t = LabelTransform::fit(&columns, ScalingKind::Standard, &train).unwrap();
+/// let z = t.forward(&[0.5, 2.0]).unwrap();
+/// let back = t.inverse(&z);
+/// assert!((back[0] - 0.5).abs() < 1e-12 && (back[1] - 2.0).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelTransform {
+    /// One entry per target, in order.
+    pub columns: Vec<ColumnTransform>,
+}
+
+impl LabelTransform {
+    /// Fits the scalings on `rows` (`[rows][columns]`, raw label values, normally the
+    /// training split).
+    pub fn fit(
+        columns: &[(String, Transform)],
+        kind: ScalingKind,
+        rows: &[Vec<f64>],
+    ) -> Result<Self, DataError> {
+        let mut out = Vec::with_capacity(columns.len());
+        for (c, (name, transform)) in columns.iter().enumerate() {
+            let ys: Vec<f64> = rows
+                .iter()
+                .map(|r| transform.forward(r[c], name))
+                .collect::<Result<_, _>>()?;
+            if ys.is_empty() && kind != ScalingKind::None {
+                return Err(DataError::Config(format!(
+                    "cannot fit the scaling of {name:?} on zero rows"
+                )));
+            }
+            let n = ys.len() as f64;
+            let scaling = match kind {
+                ScalingKind::None => Scaling {
+                    offset: 0.0,
+                    scale: 1.0,
+                },
+                ScalingKind::Standard => {
+                    let mean = ys.iter().sum::<f64>() / n;
+                    let var = ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / n;
+                    Scaling {
+                        offset: mean,
+                        scale: nonzero(var.sqrt()),
+                    }
+                }
+                ScalingKind::MinMax => {
+                    let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    Scaling {
+                        offset: lo,
+                        scale: nonzero(hi - lo),
+                    }
+                }
+            };
+            out.push(ColumnTransform {
+                column: name.clone(),
+                transform: *transform,
+                scaling,
+            });
+        }
+        Ok(LabelTransform { columns: out })
+    }
+
+    /// Names of the label columns, in target order.
+    pub fn column_names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.column.clone()).collect()
+    }
+
+    /// Raw labels -> network targets (transform, then scaling).
+    ///
+    /// # Panics
+    /// When `raw.len()` differs from the number of columns.
+    pub fn forward(&self, raw: &[f64]) -> Result<Vec<f64>, DataError> {
+        assert_eq!(raw.len(), self.columns.len(), "label count mismatch");
+        raw.iter()
+            .zip(&self.columns)
+            .map(|(&x, c)| {
+                let y = c.transform.forward(x, &c.column)?;
+                Ok((y - c.scaling.offset) / c.scaling.scale)
+            })
+            .collect()
+    }
+
+    /// Network targets -> raw labels (unscale, then the inverse transform).
+    ///
+    /// # Panics
+    /// When `z.len()` differs from the number of columns.
+    pub fn inverse(&self, z: &[f64]) -> Vec<f64> {
+        assert_eq!(z.len(), self.columns.len(), "label count mismatch");
+        z.iter()
+            .zip(&self.columns)
+            .map(|(&v, c)| c.transform.inverse(v * c.scaling.scale + c.scaling.offset))
+            .collect()
+    }
+}
+
+fn nonzero(spread: f64) -> f64 {
+    if spread > 0.0 && spread.is_finite() {
+        spread
+    } else {
+        1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols() -> Vec<(String, Transform)> {
+        vec![
+            ("bt".into(), Transform::Logit { eps: 1e-3 }),
+            ("r_e".into(), Transform::Ln),
+            ("flux".into(), Transform::Log10),
+            ("x".into(), Transform::Identity),
+        ]
+    }
+
+    #[test]
+    fn standard_scaling_zero_mean_unit_std_and_inverse() {
+        let rows: Vec<Vec<f64>> = (1..50)
+            .map(|i| {
+                let t = i as f64 / 50.0;
+                vec![t, 0.5 + t * 3.0, 10f64.powf(1.0 + t), -t]
+            })
+            .collect();
+        let lt = LabelTransform::fit(&cols(), ScalingKind::Standard, &rows).unwrap();
+        let z: Vec<Vec<f64>> = rows.iter().map(|r| lt.forward(r).unwrap()).collect();
+        for c in 0..4 {
+            let mean = z.iter().map(|r| r[c]).sum::<f64>() / z.len() as f64;
+            let var = z.iter().map(|r| (r[c] - mean).powi(2)).sum::<f64>() / z.len() as f64;
+            assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-9);
+        }
+        for (r, zr) in rows.iter().zip(&z) {
+            for (a, b) in lt.inverse(zr).iter().zip(r) {
+                assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+            }
+        }
+        let json = serde_json::to_string(&lt).unwrap();
+        let back: LabelTransform = serde_json::from_str(&json).unwrap();
+        for (a, b) in back.columns.iter().zip(&lt.columns) {
+            assert_eq!((&a.column, a.transform), (&b.column, b.transform));
+            assert!((a.scaling.scale / b.scaling.scale - 1.0).abs() < 1e-15);
+            assert!((a.scaling.offset - b.scaling.offset).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn minmax_and_domain_errors() {
+        let rows = vec![vec![0.1, 1.0, 1.0, 0.0], vec![0.9, 2.0, 100.0, 4.0]];
+        let lt = LabelTransform::fit(&cols(), ScalingKind::MinMax, &rows).unwrap();
+        assert_eq!(lt.forward(&rows[0]).unwrap(), vec![0.0; 4]);
+        assert_eq!(lt.forward(&rows[1]).unwrap(), vec![1.0; 4]);
+        let err = lt.forward(&[0.5, -1.0, 1.0, 0.0]).unwrap_err().to_string();
+        assert!(
+            err.contains("r_e") && err.contains("-1") && err.contains("ln"),
+            "{err}"
+        );
+        assert!(lt.forward(&[1.5, 1.0, 1.0, 0.0]).is_err());
+        // Logit clamps the ends of [0, 1] and expit undoes it up to the clamp.
+        let t = Transform::Logit { eps: 1e-3 };
+        assert!((t.inverse(t.forward(0.0, "bt").unwrap()) - 1e-3).abs() < 1e-15);
+        assert!(t.inverse(-800.0) >= 0.0 && t.inverse(800.0) <= 1.0);
+    }
+}

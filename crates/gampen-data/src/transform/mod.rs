@@ -1,0 +1,4 @@
+//! Image and label transforms.
+
+pub mod image;
+pub mod label;
