@@ -1,0 +1,284 @@
+//! The GaMPEN network: spatial transformer -> backbone -> Gaussian head.
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+use gampen_backbone::{GamorNet, GamorNetConfig, Vgg, VggConfig};
+use gampen_loss::{Gaussian, GaussianLoss, GaussianLossConfig};
+use gampen_stn::{SpatialTransformer, SpatialTransformerConfig};
+
+use crate::config::{BackboneSpec, GampenConfig};
+use crate::error::GampenError;
+
+/// The feature extractor of a [`Gampen`] model.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Backbone {
+    /// VGG family.
+    Vgg(Vgg),
+    /// GaMorNet.
+    GamorNet(GamorNet),
+}
+
+impl Backbone {
+    /// # Shapes
+    /// - x: `[B, C, S, S]` -> `[B, K]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Self::Vgg(m) => m.forward(x),
+            Self::GamorNet(m) => m.forward(x),
+        }
+    }
+
+    /// The deterministic prefix (everything before the first dropout).
+    ///
+    /// # Shapes
+    /// - x: `[B, C, S, S]` -> `[B, C', H', W']`
+    pub fn stem(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::Vgg(m) => m.stem(x),
+            Self::GamorNet(m) => m.stem(x),
+        }
+    }
+
+    /// The stochastic rest: `forward(x) == forward_from_stem(stem(x))`.
+    ///
+    /// # Shapes
+    /// - h: `[B, C', H', W']` -> `[B, K]`
+    pub fn forward_from_stem(&self, h: Tensor<4>) -> Tensor<2> {
+        match self {
+            Self::Vgg(m) => m.forward_from_stem(h),
+            Self::GamorNet(m) => m.forward_from_stem(h),
+        }
+    }
+
+    fn set_dropout(&mut self, p: f64) {
+        match self {
+            Self::Vgg(m) => m.set_dropout(p),
+            Self::GamorNet(m) => m.set_dropout(p),
+        }
+    }
+
+    fn set_mc_dropout(&mut self, on: bool) {
+        match self {
+            Self::Vgg(m) => m.set_mc_dropout(on),
+            Self::GamorNet(m) => m.set_mc_dropout(on),
+        }
+    }
+}
+
+/// GaMPEN: an optional spatial transformer that learns to crop each galaxy, a VGG/GaMorNet
+/// backbone, and outputs that parameterise a multivariate normal over the galaxy's parameters.
+///
+/// Build it from a [`GampenConfig`]; the config is kept inside the module so the loss and the
+/// posterior know how to read the outputs.
+#[derive(Module, Debug)]
+pub struct Gampen {
+    /// Upstream spatial transformer (`None` when `config.stn` is `None`).
+    pub stn: Option<SpatialTransformer>,
+    /// Downstream feature extractor and regression head.
+    pub backbone: Backbone,
+    #[module(skip)]
+    config: GampenConfig,
+}
+
+impl GampenConfig {
+    /// Builds the model after [`validate`](GampenConfig::validate)-ing the config.
+    pub fn init(&self, device: &Device) -> Result<Gampen, GampenError> {
+        self.validate()?;
+        let size = [self.cutout_size, self.cutout_size];
+        let stn = match self.stn {
+            Some(head) => {
+                let cfg = SpatialTransformerConfig::new(self.channels, size)
+                    .with_head(head)
+                    .with_conv_channels(self.stn_channels);
+                cfg.validate()
+                    .map_err(|e| GampenError::Config(e.to_string()))?;
+                Some(cfg.init(device))
+            }
+            None => None,
+        };
+        let k = self.num_outputs();
+        let backbone = match &self.backbone {
+            BackboneSpec::Vgg {
+                variant,
+                width,
+                batch_norm,
+                hidden,
+            } => Backbone::Vgg(
+                VggConfig::new(*variant, k)
+                    .with_in_channels(self.channels)
+                    .with_width(*width)
+                    .with_batch_norm(*batch_norm)
+                    .with_hidden(hidden.clone())
+                    .with_dropout(self.dropout)
+                    .init(device),
+            ),
+            BackboneSpec::GamorNet { width, hidden } => Backbone::GamorNet(
+                GamorNetConfig::new(k)
+                    .with_in_channels(self.channels)
+                    .with_width(*width)
+                    .with_hidden(hidden.clone())
+                    .with_dropout(self.dropout)
+                    .init(device),
+            ),
+        };
+        Ok(Gampen {
+            stn,
+            backbone,
+            config: self.clone(),
+        })
+    }
+}
+
+impl Gampen {
+    /// The configuration this model was built from.
+    pub fn config(&self) -> &GampenConfig {
+        &self.config
+    }
+
+    /// The training loss that matches the model's outputs.
+    pub fn loss(&self) -> GaussianLoss {
+        GaussianLossConfig::new(self.config.num_params())
+            .with_kind(self.config.loss)
+            .with_param(self.config.covariance)
+            .init()
+    }
+
+    /// Raw network outputs.
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]` (arsinh-normalised cutouts)
+    /// - output: `[B, K]`, `K = config.num_outputs()`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.backbone.forward(self.transform(images))
+    }
+
+    /// The spatially transformed (cropped) images; the identity without an STN.
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]` -> `[B, C, S, S]`
+    pub fn transform(&self, images: Tensor<4>) -> Tensor<4> {
+        match &self.stn {
+            Some(stn) => stn.forward(images),
+            None => images,
+        }
+    }
+
+    /// The affine transforms the STN predicts (the identity without an STN).
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]` -> theta `[B, 2, 3]`
+    pub fn theta(&self, images: Tensor<4>) -> Tensor<3> {
+        match &self.stn {
+            Some(stn) => stn.theta(images),
+            None => {
+                let [b, _, _, _] = images.dims();
+                let device = images.device();
+                let id = Tensor::<1>::from_floats([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], &device);
+                id.reshape([1, 2, 3]).repeat_dim(0, b)
+            }
+        }
+    }
+
+    /// Everything deterministic: STN and the backbone up to its first dropout. Computed once
+    /// per galaxy in posterior inference, however many Monte-Carlo passes follow.
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]` -> `[B, C', H', W']`
+    pub fn deterministic(&self, images: Tensor<4>) -> Tensor<4> {
+        self.backbone.stem(self.transform(images))
+    }
+
+    /// The stochastic rest of the network.
+    ///
+    /// # Shapes
+    /// - h: `[B, C', H', W']` (from [`deterministic`](Self::deterministic)) -> `[B, K]`
+    pub fn stochastic(&self, h: Tensor<4>) -> Tensor<2> {
+        self.backbone.forward_from_stem(h)
+    }
+
+    /// The predicted multivariate normal for each galaxy (in scaled label units).
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]` -> mean `[B, n]`, scale_tril `[B, n, n]`
+    pub fn predict_gaussian(&self, images: Tensor<4>) -> Result<Gaussian, GampenError> {
+        Ok(self.loss().gaussian(self.forward(images))?)
+    }
+
+    /// Turns Monte-Carlo dropout on or off (at inference, on any device).
+    pub fn set_mc_dropout(&mut self, on: bool) {
+        self.backbone.set_mc_dropout(on);
+    }
+
+    /// Changes the dropout rate of every dropout layer (and the config).
+    pub fn set_dropout(&mut self, p: f64) {
+        self.backbone.set_dropout(p);
+        self.config.dropout = p;
+    }
+
+    /// Stops gradients through the spatial transformer (fine-tuning recipe).
+    pub fn freeze_stn(mut self) -> Self {
+        self.stn = self.stn.map(|s| s.no_grad());
+        self
+    }
+
+    /// Stops gradients through the backbone's convolutional features; the regression head
+    /// stays trainable (fine-tuning recipe).
+    pub fn freeze_backbone(mut self) -> Self {
+        self.backbone = match self.backbone {
+            Backbone::Vgg(mut m) => {
+                m.blocks = m.blocks.into_iter().map(|b| b.no_grad()).collect();
+                Backbone::Vgg(m)
+            }
+            Backbone::GamorNet(mut m) => {
+                m.convs = m.convs.into_iter().map(|c| c.no_grad()).collect();
+                Backbone::GamorNet(m)
+            }
+        };
+        self
+    }
+
+    /// Replaces the last layer of the head for a new set of parameters and/or loss
+    /// (transfer learning); everything else keeps its weights.
+    pub fn replace_head(
+        mut self,
+        parameters: Vec<String>,
+        loss: gampen_loss::LossKind,
+        device: &Device,
+    ) -> Result<Self, GampenError> {
+        let mut config = self.config.clone();
+        config.parameters = parameters;
+        config.loss = loss;
+        config.validate()?;
+        let k = config.num_outputs();
+        let fresh = |head: &Linear| {
+            let [d_in, _] = head.weight.dims();
+            LinearConfig::new(d_in, k).init(device)
+        };
+        self.backbone = match self.backbone {
+            Backbone::Vgg(mut m) => {
+                m.head = fresh(&m.head);
+                Backbone::Vgg(m)
+            }
+            Backbone::GamorNet(mut m) => {
+                m.head = fresh(&m.head);
+                Backbone::GamorNet(m)
+            }
+        };
+        self.config = config;
+        Ok(self)
+    }
+
+    /// Checks that `images` fit the model, naming the mismatch.
+    pub fn check_input(&self, dims: [usize; 4]) -> Result<(), GampenError> {
+        let [_, c, h, w] = dims;
+        let (cc, s) = (self.config.channels, self.config.cutout_size);
+        if c != cc || h != s || w != s {
+            return Err(GampenError::Shape(format!(
+                "images are {c}x{h}x{w} (CxHxW) but the model expects {cc}x{s}x{s}"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,28 @@
+//! How predictions get back from the network's scaled label space to original units.
+
+/// Maps a value of parameter `param` from the scaled space the network was trained in back to
+/// original units (e.g. un-standardise, then `exp` for a log-transformed radius).
+///
+/// `gampen_data::LabelTransform` implements it; [`Identity`] leaves values alone.
+pub trait LabelInverse: Send + Sync {
+    /// Original-unit value of a scaled value of parameter `param`.
+    fn to_original(&self, param: usize, scaled: f64) -> f64;
+}
+
+/// No label transform: predictions are reported in the units the network saw.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Identity;
+
+impl LabelInverse for Identity {
+    fn to_original(&self, _param: usize, scaled: f64) -> f64 {
+        scaled
+    }
+}
+
+impl LabelInverse for gampen_data::LabelTransform {
+    fn to_original(&self, param: usize, scaled: f64) -> f64 {
+        let c = &self.columns[param];
+        c.transform
+            .inverse(scaled * c.scaling.scale + c.scaling.offset)
+    }
+}

@@ -1,0 +1,147 @@
+//! Monte-Carlo-dropout posterior inference.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use super::labels::LabelInverse;
+use super::summary::MarginalSummary;
+use crate::error::GampenError;
+use crate::linalg::mean_cov;
+use crate::model::Gampen;
+
+/// Options of [`Gampen::predict_posterior`].
+#[derive(Config, Debug)]
+pub struct PosteriorOptions {
+    /// Monte-Carlo dropout passes `T` per galaxy (GaMPEN: 500 for the published catalogues).
+    #[config(default = 100)]
+    pub passes: usize,
+    /// Draws from each pass's predicted multivariate normal (the aleatoric part).
+    #[config(default = 10)]
+    pub samples_per_pass: usize,
+    /// Keep the raw samples (in original units) in the result.
+    #[config(default = false)]
+    pub keep_samples: bool,
+    /// Seed of the device RNG (dropout masks and normal draws); `None` leaves it alone.
+    #[config(default = "Some(0)")]
+    pub seed: Option<u64>,
+    /// Most rows (galaxies x passes) sent through the stochastic network at once; bounds the
+    /// activation memory whatever `T` is.
+    #[config(default = 256)]
+    pub max_rows: usize,
+}
+
+/// The posterior of one galaxy.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GalaxyPosterior {
+    /// One summary per parameter, in original units.
+    pub marginals: Vec<MarginalSummary>,
+    /// Sample covariance of the joint posterior in original units, `n x n` row-major.
+    pub covariance: Vec<f64>,
+    /// Raw samples `[param][draw]` in original units, when requested.
+    pub samples: Option<Vec<Vec<f64>>>,
+}
+
+impl Gampen {
+    /// Posterior of every galaxy in `images` by Monte-Carlo dropout: `T` stochastic passes,
+    /// each sampled `samples_per_pass` times from its predicted normal, mapped to original
+    /// units through `labels`, then summarised.
+    ///
+    /// The spatial transformer and the backbone up to its first dropout run once per batch,
+    /// not `T` times; the `T` passes are batched together (at most `max_rows` rows at a time).
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]`, arsinh-normalised like the training data
+    /// - result: `B` posteriors, each with `n` marginals
+    pub fn predict_posterior(
+        &self,
+        images: Tensor<4>,
+        options: &PosteriorOptions,
+        labels: &dyn LabelInverse,
+    ) -> Result<Vec<GalaxyPosterior>, GampenError> {
+        let per_galaxy = self.posterior_samples(images, options)?;
+        Ok(per_galaxy
+            .into_iter()
+            .map(|mut by_param| {
+                for (p, draws) in by_param.iter_mut().enumerate() {
+                    draws
+                        .iter_mut()
+                        .for_each(|v| *v = labels.to_original(p, *v));
+                }
+                let marginals = by_param
+                    .iter()
+                    .map(|d| MarginalSummary::from_samples(&mut d.clone()))
+                    .collect();
+                let (_, covariance) = mean_cov(&by_param);
+                GalaxyPosterior {
+                    marginals,
+                    covariance,
+                    samples: options.keep_samples.then_some(by_param),
+                }
+            })
+            .collect())
+    }
+
+    /// Raw posterior samples in the scaled label space, `[galaxy][param][draw]` with
+    /// `T * samples_per_pass` draws each.
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]`
+    pub fn posterior_samples(
+        &self,
+        images: Tensor<4>,
+        options: &PosteriorOptions,
+    ) -> Result<Vec<Vec<Vec<f64>>>, GampenError> {
+        self.check_input(images.dims())?;
+        if options.passes == 0 || options.samples_per_pass == 0 {
+            return Err(GampenError::Config(
+                "`passes` and `samples_per_pass` must be at least 1".into(),
+            ));
+        }
+        let device = images.device();
+        if let Some(seed) = options.seed {
+            device.seed(seed);
+        }
+        // Inference never needs a graph; MC dropout is switched on explicitly instead.
+        let mut model = self.valid();
+        model.set_mc_dropout(true);
+        let images = images.inner();
+        let [b, ..] = images.dims();
+        let n = self.config().num_params();
+        let k = options.samples_per_pass;
+        let loss = model.loss();
+
+        let stem = model.deterministic(images);
+        let chunk = (options.max_rows / b).clamp(1, options.passes);
+        let mut out = vec![vec![Vec::with_capacity(options.passes * k); n]; b];
+        let mut done = 0;
+        while done < options.passes {
+            let t = chunk.min(options.passes - done);
+            // Rows are pass-major: row = pass * B + galaxy.
+            let h = if t == 1 {
+                stem.clone()
+            } else {
+                stem.clone().repeat_dim(0, t)
+            };
+            let gaussian = loss.gaussian(model.stochastic(h))?;
+            let draws = gaussian.sample(k); // [t*B, k, n]
+            let values = draws
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .map_err(|e| GampenError::Shape(format!("{e:?}")))?;
+            for row in 0..t * b {
+                let galaxy = row % b;
+                for s in 0..k {
+                    let base = (row * k + s) * n;
+                    for (p, dst) in out[galaxy].iter_mut().enumerate() {
+                        dst.push(values[base + p] as f64);
+                    }
+                }
+            }
+            done += t;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,9 @@
+//! Training: optimisers, the loop with checkpointing, early stopping and resume, metrics.
+
+mod config;
+mod metrics;
+mod trainer;
+
+pub use config::{OptimizerKind, TrainConfig};
+pub use metrics::{EpochMetrics, Evaluation};
+pub use trainer::{evaluate, train, TrainReport};

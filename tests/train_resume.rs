@@ -1,0 +1,103 @@
+//! Checkpoints, resume after an interruption, and the non-finite-loss guard.
+
+use burn::tensor::Device;
+use gampen::data::InMemorySet;
+use gampen::train::{train, TrainConfig};
+use gampen::{BackboneSpec, GampenConfig, GampenError};
+use gampen_backbone::VggVariant;
+
+fn tiny_config() -> GampenConfig {
+    GampenConfig::new(40, 1, vec!["a".into(), "b".into()])
+        .with_stn_channels([4, 4])
+        .with_backbone(BackboneSpec::Vgg {
+            variant: VggVariant::Vgg11,
+            width: 0.0625,
+            batch_norm: false,
+            hidden: vec![16, 16],
+        })
+        .with_dropout(0.1)
+}
+
+fn data(count: usize, poison: bool) -> InMemorySet {
+    let per = 40 * 40;
+    let images: Vec<f32> = (0..count * per)
+        .map(|i| ((i * 7919) % 113) as f32 / 113.0)
+        .collect();
+    let mut targets: Vec<f32> = (0..count * 2).map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5).collect();
+    if poison {
+        // A target far outside anything the network can produce makes the loss overflow f32.
+        targets[5] = 1e30;
+    }
+    InMemorySet::new(images, targets, 1, 40, 2).unwrap()
+}
+
+fn options(epochs: usize) -> TrainConfig {
+    TrainConfig::new()
+        .with_epochs(epochs)
+        .with_batch_size(8)
+        .with_lr(1e-3)
+        .with_seed(5)
+        .with_progress(false)
+}
+
+#[test]
+fn interrupted_run_resumes_to_the_same_result() {
+    let device = Device::ndarray();
+    let set = data(24, false);
+
+    device.seed(9);
+    let straight = tempfile::tempdir().unwrap();
+    let model = tiny_config().init(&device).unwrap();
+    let (_, full) = train(model, &set, &set, None, &options(3), straight.path(), &device).unwrap();
+
+    // The same run stopped after two epochs, then resumed for the third.
+    device.seed(9);
+    let resumed = tempfile::tempdir().unwrap();
+    let model = tiny_config().init(&device).unwrap();
+    train(model, &set, &set, None, &options(2), resumed.path(), &device).unwrap();
+    device.seed(1234); // a resumed run must not depend on the fresh model's initialisation
+    let model = tiny_config().init(&device).unwrap();
+    let (_, rest) = train(model, &set, &set, None, &options(3), resumed.path(), &device).unwrap();
+
+    assert_eq!(rest.epochs, 3);
+    assert_eq!(rest.history.len(), 3);
+    let (a, b) = (&full.history[2], &rest.history[2]);
+    assert!(
+        (a.train_loss - b.train_loss).abs() < 1e-4 * a.train_loss.abs().max(1.0),
+        "{a:?} vs {b:?}"
+    );
+    assert!((a.devel_loss - b.devel_loss).abs() < 1e-4 * a.devel_loss.abs().max(1.0));
+}
+
+#[test]
+fn non_finite_loss_stops_with_the_batch_named() {
+    let device = Device::ndarray();
+    let run = tempfile::tempdir().unwrap();
+    let model = tiny_config().init(&device).unwrap();
+    let config = options(1).with_augment(false).with_resume(false);
+    // Shuffling is seeded, so find the batch by running: the error must name some batch and
+    // no checkpoint may be written for the failed epoch.
+    let err = train(model, &data(24, true), &data(8, false), None, &config, run.path(), &device)
+        .unwrap_err();
+    match err {
+        GampenError::NonFiniteLoss { epoch, batch, .. } => {
+            assert_eq!(epoch, 1);
+            assert!(batch < 3);
+        }
+        other => panic!("expected NonFiniteLoss, got {other}"),
+    }
+    assert!(!run.path().join("last.json").exists());
+}
+
+#[test]
+fn checkpoint_with_another_config_is_refused() {
+    let device = Device::ndarray();
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_config().init(&device).unwrap();
+    gampen::checkpoint::save(&model, None, &dir.path().join("ckpt")).unwrap();
+    let other = tiny_config().with_dropout(0.2).init(&device).unwrap();
+    let err = gampen::checkpoint::load_weights(other, &dir.path().join("ckpt")).unwrap_err();
+    assert!(err.to_string().contains("different config"), "{err}");
+    let err = gampen::checkpoint::load(&dir.path().join("nothing-here"), &device).unwrap_err();
+    assert!(err.to_string().contains("nothing-here"), "{err}");
+}
