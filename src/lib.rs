@@ -24,6 +24,8 @@
 //! Crates underneath, usable on their own: [`gampen_stn`] (spatial transformer),
 //! [`gampen_backbone`] (VGG, GaMorNet, MC dropout), [`gampen_loss`] (covariance NLL),
 //! [`gampen_data`] (FITS, catalogs, splits, simulator).
+//!
+//! GaMPEN's published PyTorch models are imported with [`import`] (see `docs/import.md`).
 #![warn(missing_docs)]
 
 pub mod calibration;
@@ -31,6 +33,7 @@ pub mod checkpoint;
 mod config;
 pub mod data;
 mod error;
+pub mod import;
 mod linalg;
 mod model;
 pub mod posterior;

@@ -42,6 +42,10 @@ fn options(epochs: usize) -> TrainConfig {
 
 #[test]
 fn interrupted_run_resumes_to_the_same_result() {
+    // ndarray: re-seeding its RNG at every epoch reproduces the dropout masks exactly, so a
+    // resumed run must match an uninterrupted one to rounding. (flex comes within ~1% only:
+    // its RNG does not restart from `Device::seed` the same way.)
+    #[allow(deprecated)]
     let device = Device::ndarray();
     let set = data(24, false);
 
@@ -71,9 +75,14 @@ fn interrupted_run_resumes_to_the_same_result() {
 
 #[test]
 fn non_finite_loss_stops_with_the_batch_named() {
-    let device = Device::ndarray();
+    let device = Device::flex();
     let run = tempfile::tempdir().unwrap();
-    let model = tiny_config().init(&device).unwrap();
+    // MSE overflows f32 on the poisoned target; the covariance NLL saturates huge residuals
+    // on purpose and would stay finite.
+    let model = tiny_config()
+        .with_loss(gampen_loss::LossKind::Mse)
+        .init(&device)
+        .unwrap();
     let config = options(1).with_augment(false).with_resume(false);
     // Shuffling is seeded, so find the batch by running: the error must name some batch and
     // no checkpoint may be written for the failed epoch.
@@ -91,7 +100,7 @@ fn non_finite_loss_stops_with_the_batch_named() {
 
 #[test]
 fn checkpoint_with_another_config_is_refused() {
-    let device = Device::ndarray();
+    let device = Device::flex();
     let dir = tempfile::tempdir().unwrap();
     let model = tiny_config().init(&device).unwrap();
     gampen::checkpoint::save(&model, None, &dir.path().join("ckpt")).unwrap();

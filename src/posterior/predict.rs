@@ -23,7 +23,9 @@ pub struct PosteriorOptions {
     /// Keep the raw samples (in original units) in the result.
     #[config(default = false)]
     pub keep_samples: bool,
-    /// Seed of the device RNG (dropout masks and normal draws); `None` leaves it alone.
+    /// Seed of the device RNG (dropout masks and normal draws), set once at the start of the
+    /// call; `None` leaves it alone. Calls with the same seed reuse the same masks: when
+    /// predicting a catalogue batch by batch, pass a different seed per batch.
     #[config(default = "Some(0)")]
     pub seed: Option<u64>,
     /// Most rows (galaxies x passes) sent through the stochastic network at once; bounds the
@@ -109,39 +111,60 @@ impl Gampen {
         let images = images.inner();
         let [b, ..] = images.dims();
         let n = self.config().num_params();
-        let k = options.samples_per_pass;
         let loss = model.loss();
 
-        let stem = model.deterministic(images);
-        let chunk = (options.max_rows / b).clamp(1, options.passes);
-        let mut out = vec![vec![Vec::with_capacity(options.passes * k); n]; b];
-        let mut done = 0;
-        while done < options.passes {
-            let t = chunk.min(options.passes - done);
-            // Rows are pass-major: row = pass * B + galaxy.
-            let h = if t == 1 {
-                stem.clone()
-            } else {
-                stem.clone().repeat_dim(0, t)
-            };
-            let gaussian = loss.gaussian(model.stochastic(h))?;
-            let draws = gaussian.sample(k); // [t*B, k, n]
-            let values = draws
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .map_err(|e| GampenError::Shape(format!("{e:?}")))?;
-            for row in 0..t * b {
-                let galaxy = row % b;
-                for s in 0..k {
-                    let base = (row * k + s) * n;
-                    for (p, dst) in out[galaxy].iter_mut().enumerate() {
-                        dst.push(values[base + p] as f64);
-                    }
-                }
-            }
-            done += t;
+        let mut out = Vec::with_capacity(b);
+        // Galaxies in chunks, then passes in chunks: at most `max_rows` rows go through the
+        // stochastic network at once, however many galaxies or passes are asked for.
+        let per_chunk = options.max_rows.clamp(1, b.max(1));
+        for start in (0..b).step_by(per_chunk) {
+            let g = per_chunk.min(b - start);
+            let chunk = images.clone().narrow(0, start, g);
+            out.extend(self_samples(&model, &loss, chunk, g, n, options)?);
         }
         Ok(out)
     }
+}
+
+/// Samples of one chunk of `b` galaxies: the deterministic prefix once, then the passes.
+fn self_samples(
+    model: &Gampen,
+    loss: &gampen_loss::GaussianLoss,
+    images: Tensor<4>,
+    b: usize,
+    n: usize,
+    options: &PosteriorOptions,
+) -> Result<Vec<Vec<Vec<f64>>>, GampenError> {
+    let k = options.samples_per_pass;
+    let stem = model.deterministic(images);
+    let chunk = (options.max_rows / b).clamp(1, options.passes);
+    let mut out = vec![vec![Vec::with_capacity(options.passes * k); n]; b];
+    let mut done = 0;
+    while done < options.passes {
+        let t = chunk.min(options.passes - done);
+        // Rows are pass-major: row = pass * B + galaxy.
+        let h = if t == 1 {
+            stem.clone()
+        } else {
+            stem.clone().repeat_dim(0, t)
+        };
+        let gaussian = loss.gaussian(model.stochastic(h))?;
+        let draws = gaussian.sample(k); // [t*B, k, n]
+        let values = draws
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| GampenError::Shape(format!("{e:?}")))?;
+        for row in 0..t * b {
+            let galaxy = row % b;
+            for s in 0..k {
+                let base = (row * k + s) * n;
+                for (p, dst) in out[galaxy].iter_mut().enumerate() {
+                    dst.push(values[base + p] as f64);
+                }
+            }
+        }
+        done += t;
+    }
+    Ok(out)
 }

@@ -12,7 +12,7 @@ pub struct MarginalSummary {
     pub mean: f64,
     /// Sample median.
     pub median: f64,
-    /// Mode of a Gaussian kernel density estimate (Scott's bandwidth).
+    /// Mode of a Gaussian kernel density estimate (normal-reference bandwidth).
     pub mode: f64,
     /// Sample standard deviation.
     pub std: f64,
@@ -94,7 +94,8 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
-/// Mode of a Gaussian KDE with Scott's bandwidth, located on a 256-point grid over the data
+/// Mode of a Gaussian KDE with the normal-reference (Silverman) bandwidth
+/// `1.06 sigma N^(-1/5)`, located on a 256-point grid over the data
 /// range and refined by a parabola through the best grid point and its neighbours.
 ///
 /// Binning first keeps this `O(n + grid * bins)` so that summaries of 10^4-sample posteriors

@@ -108,7 +108,8 @@ pub struct TrainConfig {
     /// the occasional huge step when a predicted variance collapses early in training.
     #[config(default = "None")]
     pub clip_grad_norm: Option<f64>,
-    /// Seed of weight initialisation, shuffling, augmentation and dropout.
+    /// Seed of shuffling, augmentation and dropout masks. Weight initialisation happens
+    /// before training: seed the device (`device.seed(..)`) before building the model.
     #[config(default = 0)]
     pub seed: u64,
     /// Stop when the devel loss has not improved for this many epochs.

@@ -118,9 +118,12 @@ pub fn train(
     }
 
     let loss_fn = model.loss();
+    // A fresh run starts a fresh log; a resumed one continues its own.
     let mut metrics_file = fs::OpenOptions::new()
         .create(true)
-        .append(true)
+        .append(state.epoch > 0)
+        .write(true)
+        .truncate(state.epoch == 0)
         .open(run_dir.join("metrics.jsonl"))
         .map_err(|e| GampenError::io(&run_dir.join("metrics.jsonl"), e))?;
     let batches = train.len().div_ceil(config.batch_size);
@@ -143,6 +146,7 @@ pub fn train(
                 .augment
                 .then(|| splitmix(config.seed ^ ((epoch as u64) << 40) ^ b as u64));
             let (images, targets) = train.batch(idx, seed, &autodiff)?;
+            model.check_input(images.dims())?;
             let outputs = model.forward(images);
             let loss = loss_fn.forward(outputs.clone(), targets.clone())?;
             let value = loss.clone().into_scalar::<f32>() as f64;
@@ -262,6 +266,7 @@ pub fn evaluate(
     let indices: Vec<usize> = (0..set.len()).collect();
     for idx in indices.chunks(batch_size.max(1)) {
         let (images, targets) = set.batch(idx, None, device)?;
+        model.check_input(images.dims())?;
         let outputs = model.forward(images);
         let per = loss_fn.forward_no_reduction(outputs.clone(), targets.clone())?;
         total += per.sum().into_scalar::<f32>() as f64;

@@ -71,11 +71,37 @@ pub fn affine_sample(images: Tensor<4>, theta: Tensor<3>, output_size: [usize; 2
         theta.dims()[0]
     );
     let grid = affine_grid(theta, output_size);
+    // A diverged localisation net (NaN/inf theta) must not reach the backends' float->index
+    // cast, which panics: NaN becomes a far-outside position and +-inf is clamped, so such
+    // images sample zeros and the divergence shows up as a non-finite loss downstream. The
+    // clamp is far outside [-1, 1], so it never changes a sample or gradient that matters.
+    let grid = grid.clone().mask_fill(grid.is_nan(), 4.0).clamp(-4.0, 4.0);
     // Burn defaults to align_corners=false; GaMPEN (and torch's STN tutorial) use true.
     let options = GridSampleOptions::new(InterpolateMode::Bilinear)
         .with_padding_mode(GridSamplePaddingMode::Zeros)
         .with_align_corners(true);
     images.grid_sample_2d(grid, options)
+}
+
+#[cfg(test)]
+mod nan_tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    gampen_testing::backend_tests! {
+        fn non_finite_theta_gives_zeros_not_a_panic(device) {
+            let images = Tensor::<4>::ones([2, 1, 5, 5], device);
+            let theta = Tensor::<3>::from_data(
+                TensorData::new(
+                    vec![f32::NAN, 0.0, 0.0, 0.0, 1.0, 0.0, f32::INFINITY, 0.0, 0.0, 0.0, 1.0, 0.0],
+                    [2, 2, 3],
+                ),
+                device,
+            );
+            let out = gampen_testing::to_vec(affine_sample(images, theta, [5, 5]));
+            assert!(out.iter().all(|v| *v == 0.0), "{out:?}");
+        }
+    }
 }
 
 #[cfg(test)]
