@@ -54,10 +54,16 @@ fn main() {
         let value = loss
             .forward(model.forward(images.clone()), targets.clone())
             .expect("output width matches the loss");
-        println!("step {step}: loss {:.4}", value.clone().into_scalar::<f32>());
+        println!(
+            "step {step}: loss {:.4}",
+            value.clone().into_scalar::<f32>()
+        );
         let grads = GradientsParams::from_grads(value.backward(), &model);
         model = optim.step(1e-3, model, grads);
     }
     let theta = model.valid().stn.theta(images.inner());
-    println!("learned crop scale of the first galaxy: {:?}", theta.into_data().to_vec::<f32>().unwrap()[0]);
+    println!(
+        "learned crop scale of the first galaxy: {:?}",
+        theta.into_data().to_vec::<f32>().unwrap()[0]
+    );
 }

@@ -124,7 +124,10 @@ pub fn residuals(
                 .map(|(post, t)| post.marginals[p].median - t[p])
                 .filter(|v| v.is_finite())
                 .collect();
-            let stds: Vec<f64> = posteriors.iter().map(|post| post.marginals[p].std).collect();
+            let stds: Vec<f64> = posteriors
+                .iter()
+                .map(|post| post.marginals[p].std)
+                .collect();
             residual_stats(name, &r, &stds)
         })
         .collect()
@@ -194,7 +197,9 @@ impl CalibrationScale {
         for (p, m) in post.marginals.iter_mut().enumerate() {
             let s = self.scales[p];
             let c = m.median;
-            m.intervals = m.intervals.map(|(lo, hi)| (c + s * (lo - c), c + s * (hi - c)));
+            m.intervals = m
+                .intervals
+                .map(|(lo, hi)| (c + s * (lo - c), c + s * (hi - c)));
             m.std *= s;
             m.mean = c + s * (m.mean - c);
             m.mode = c + s * (m.mode - c);
@@ -222,7 +227,10 @@ fn deviation_at(posts: &[GalaxyPosterior], truths: &[Vec<f64>], params: &[usize]
         for (post, t) in posts.iter().zip(truths) {
             let m = &post.marginals[p];
             for (l, (lo, hi)) in m.intervals.iter().enumerate() {
-                let (lo, hi) = (m.median + s * (lo - m.median), m.median + s * (hi - m.median));
+                let (lo, hi) = (
+                    m.median + s * (lo - m.median),
+                    m.median + s * (hi - m.median),
+                );
                 inside[l] += (t[p] >= lo && t[p] <= hi) as usize;
             }
         }
@@ -241,8 +249,7 @@ fn best_scale(objective: impl Fn(f64) -> f64) -> f64 {
         let s = (20f64).powf(-1.0 + 2.0 * i as f64 / 240.0);
         let d = objective(s);
         // Prefer the factor closest to 1 among ties: don't move what is already calibrated.
-        if d < best.0 - 1e-12 || ((d - best.0).abs() <= 1e-12 && s.ln().abs() < best.1.ln().abs())
-        {
+        if d < best.0 - 1e-12 || ((d - best.0).abs() <= 1e-12 && s.ln().abs() < best.1.ln().abs()) {
             best = (d, s);
         }
     }
@@ -257,14 +264,20 @@ mod tests {
     use rand_distr::{Distribution, Normal};
 
     /// Galaxies with N(mu, sigma_pred) posteriors whose truths are drawn from N(mu, sigma_true).
-    fn synthetic(sigma_pred: f64, sigma_true: f64, count: usize) -> (Vec<GalaxyPosterior>, Vec<Vec<f64>>) {
+    fn synthetic(
+        sigma_pred: f64,
+        sigma_true: f64,
+        count: usize,
+    ) -> (Vec<GalaxyPosterior>, Vec<Vec<f64>>) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let unit = Normal::new(0.0, 1.0).unwrap();
         let mut posts = Vec::new();
         let mut truths = Vec::new();
         for g in 0..count {
             let mu = g as f64 * 0.01;
-            let mut draws: Vec<f64> = (0..2000).map(|_| mu + sigma_pred * unit.sample(&mut rng)).collect();
+            let mut draws: Vec<f64> = (0..2000)
+                .map(|_| mu + sigma_pred * unit.sample(&mut rng))
+                .collect();
             let m = MarginalSummary::from_samples(&mut draws);
             posts.push(GalaxyPosterior {
                 marginals: vec![m],
@@ -282,8 +295,14 @@ mod tests {
         let names = vec!["x".to_string()];
         let rep = coverage(&names, &posts, &truths);
         for l in 0..3 {
-            assert!((rep.per_parameter[0][l] - LEVELS[l]).abs() < 0.025, "{rep:?}");
-            assert!((rep.joint_ellipsoid[l] - LEVELS[l]).abs() < 0.025, "{rep:?}");
+            assert!(
+                (rep.per_parameter[0][l] - LEVELS[l]).abs() < 0.025,
+                "{rep:?}"
+            );
+            assert!(
+                (rep.joint_ellipsoid[l] - LEVELS[l]).abs() < 0.025,
+                "{rep:?}"
+            );
         }
         assert!(rep.mean_abs_deviation() < 0.02);
     }
@@ -305,7 +324,10 @@ mod tests {
     fn residual_statistics() {
         let r = [1.0, -1.0, 2.0, -2.0, 0.0];
         let s = residual_stats("x", &r, &[1.0; 5]);
-        assert_eq!((s.mae, s.bias, s.median_residual, s.mad), (1.2, 0.0, 0.0, 1.0));
+        assert_eq!(
+            (s.mae, s.bias, s.median_residual, s.mad),
+            (1.2, 0.0, 0.0, 1.0)
+        );
         assert!((s.rmse - 2.0f64.sqrt()).abs() < 1e-12);
     }
 }

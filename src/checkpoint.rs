@@ -53,13 +53,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GampenError> {
 }
 
 fn tmp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// Saves `model` (with its config and, if given, the label transform) as the checkpoint
 /// directory `dir`, replacing an existing one atomically.
-pub fn save(model: &Gampen, labels: Option<&LabelTransform>, dir: &Path) -> Result<(), GampenError> {
+pub fn save(
+    model: &Gampen,
+    labels: Option<&LabelTransform>,
+    dir: &Path,
+) -> Result<(), GampenError> {
     save_with(model, labels, dir, &[])
 }
 
@@ -92,7 +99,9 @@ pub fn save_with(
     // A directory cannot be renamed over a non-empty one: move the old one aside first.
     let old = dir.with_file_name(format!(
         ".{}.old-{}",
-        dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        dir.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let had_old = dir.exists();
@@ -147,7 +156,8 @@ pub fn load(path: &Path, device: &Device) -> Result<(Gampen, Option<LabelTransfo
     let model = load_weights(model, &dir)?;
     let labels_path = dir.join(files::LABELS);
     let labels = if labels_path.is_file() {
-        let text = fs::read_to_string(&labels_path).map_err(|e| GampenError::io(&labels_path, e))?;
+        let text =
+            fs::read_to_string(&labels_path).map_err(|e| GampenError::io(&labels_path, e))?;
         Some(serde_json::from_str(&text).map_err(|e| {
             GampenError::checkpoint(&labels_path, format!("corrupt label transform: {e}"))
         })?)

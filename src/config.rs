@@ -128,7 +128,8 @@ impl GampenConfig {
     pub fn load_json(path: impl AsRef<std::path::Path>) -> Result<Self, GampenError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| GampenError::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| GampenError::Config(format!("{}: {e}", path.display())))
+        serde_json::from_str(&text)
+            .map_err(|e| GampenError::Config(format!("{}: {e}", path.display())))
     }
 }
 
@@ -154,10 +155,18 @@ mod tests {
     #[test]
     fn bad_configs_name_the_field() {
         let cfg = GampenConfig::gampen_small(vec![]);
-        assert!(cfg.validate().unwrap_err().to_string().contains("parameters"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("parameters"));
         let mut cfg = GampenConfig::gampen_small(vec!["bt".into()]);
         cfg.cutout_size = 16;
-        assert!(cfg.validate().unwrap_err().to_string().contains("cutout_size"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("cutout_size"));
         let cfg = GampenConfig::gampen_small(vec!["bt".into()]).with_dropout(1.0);
         assert!(cfg.validate().unwrap_err().to_string().contains("dropout"));
     }

@@ -45,12 +45,10 @@ pub fn rotate(images: Tensor<4>, degrees: f64) -> Tensor<4> {
     let (s, c) = degrees.to_radians().sin_cos();
     // affine_grid maps output coordinates to input ones; y points down in image rows, so a
     // counter-clockwise rotation on the sky uses the inverse (clockwise) matrix here.
-    let theta = Tensor::<1>::from_floats(
-        [c as f32, -s as f32, 0.0, s as f32, c as f32, 0.0],
-        &device,
-    )
-    .reshape([1, 2, 3])
-    .repeat_dim(0, b);
+    let theta =
+        Tensor::<1>::from_floats([c as f32, -s as f32, 0.0, s as f32, c as f32, 0.0], &device)
+            .reshape([1, 2, 3])
+            .repeat_dim(0, b);
     gampen_stn::affine_sample(images, theta, [h, w])
 }
 

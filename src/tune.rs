@@ -34,7 +34,9 @@ pub fn search_dropout(
     let mut trials = Vec::with_capacity(rates.len());
     for &rate in rates {
         if !(0.0..1.0).contains(&rate) {
-            return Err(GampenError::Config(format!("dropout rate {rate} is outside [0, 1)")));
+            return Err(GampenError::Config(format!(
+                "dropout rate {rate} is outside [0, 1)"
+            )));
         }
         let mut m = model.clone();
         m.set_dropout(rate);

@@ -102,7 +102,9 @@ fn small_gampen_learns_and_gives_posteriors() {
     );
 
     let (images, truths) = to_tensor(&test_set, &device);
-    let options = PosteriorOptions::new().with_passes(20).with_samples_per_pass(5);
+    let options = PosteriorOptions::new()
+        .with_passes(20)
+        .with_samples_per_pass(5);
     let post = model
         .predict_posterior(images.clone(), &options, &Identity)
         .unwrap();
@@ -112,9 +114,12 @@ fn small_gampen_learns_and_gives_posteriors() {
     let res = residuals(&names, &post, &truths);
     for (p, r) in res.iter().enumerate() {
         // Constant-mean baseline: predict the training mean for everybody.
-        let mean = (0..train_set.len()).map(|i| train_set.targets(i)[p]).sum::<f64>()
+        let mean = (0..train_set.len())
+            .map(|i| train_set.targets(i)[p])
+            .sum::<f64>()
             / train_set.len() as f64;
-        let baseline = truths.iter().map(|t| (t[p] - mean).abs()).sum::<f64>() / truths.len() as f64;
+        let baseline =
+            truths.iter().map(|t| (t[p] - mean).abs()).sum::<f64>() / truths.len() as f64;
         assert!(
             r.mae < 0.8 * baseline,
             "{}: MAE {:.3} does not beat the constant baseline {:.3}",

@@ -23,7 +23,9 @@ fn data(count: usize, poison: bool) -> InMemorySet {
     let images: Vec<f32> = (0..count * per)
         .map(|i| ((i * 7919) % 113) as f32 / 113.0)
         .collect();
-    let mut targets: Vec<f32> = (0..count * 2).map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5).collect();
+    let mut targets: Vec<f32> = (0..count * 2)
+        .map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5)
+        .collect();
     if poison {
         // A target far outside anything the network can produce makes the loss overflow f32.
         targets[5] = 1e30;
@@ -52,16 +54,43 @@ fn interrupted_run_resumes_to_the_same_result() {
     device.seed(9);
     let straight = tempfile::tempdir().unwrap();
     let model = tiny_config().init(&device).unwrap();
-    let (_, full) = train(model, &set, &set, None, &options(3), straight.path(), &device).unwrap();
+    let (_, full) = train(
+        model,
+        &set,
+        &set,
+        None,
+        &options(3),
+        straight.path(),
+        &device,
+    )
+    .unwrap();
 
     // The same run stopped after two epochs, then resumed for the third.
     device.seed(9);
     let resumed = tempfile::tempdir().unwrap();
     let model = tiny_config().init(&device).unwrap();
-    train(model, &set, &set, None, &options(2), resumed.path(), &device).unwrap();
+    train(
+        model,
+        &set,
+        &set,
+        None,
+        &options(2),
+        resumed.path(),
+        &device,
+    )
+    .unwrap();
     device.seed(1234); // a resumed run must not depend on the fresh model's initialisation
     let model = tiny_config().init(&device).unwrap();
-    let (_, rest) = train(model, &set, &set, None, &options(3), resumed.path(), &device).unwrap();
+    let (_, rest) = train(
+        model,
+        &set,
+        &set,
+        None,
+        &options(3),
+        resumed.path(),
+        &device,
+    )
+    .unwrap();
 
     assert_eq!(rest.epochs, 3);
     assert_eq!(rest.history.len(), 3);
@@ -86,8 +115,16 @@ fn non_finite_loss_stops_with_the_batch_named() {
     let config = options(1).with_augment(false).with_resume(false);
     // Shuffling is seeded, so find the batch by running: the error must name some batch and
     // no checkpoint may be written for the failed epoch.
-    let err = train(model, &data(24, true), &data(8, false), None, &config, run.path(), &device)
-        .unwrap_err();
+    let err = train(
+        model,
+        &data(24, true),
+        &data(8, false),
+        None,
+        &config,
+        run.path(),
+        &device,
+    )
+    .unwrap_err();
     match err {
         GampenError::NonFiniteLoss { epoch, batch, .. } => {
             assert_eq!(epoch, 1);

@@ -65,7 +65,10 @@ impl MarginalSummary {
         };
         let intervals = LEVELS.map(|level| {
             let tail = (1.0 - level) / 2.0;
-            (quantile_sorted(samples, tail), quantile_sorted(samples, 1.0 - tail))
+            (
+                quantile_sorted(samples, tail),
+                quantile_sorted(samples, 1.0 - tail),
+            )
         });
         Self {
             mean,
@@ -168,8 +171,14 @@ mod tests {
         // 1, 2, 3 sigma equal-tailed intervals of N(2, 0.5).
         for (k, (lo, hi)) in m.intervals.iter().enumerate() {
             let half = 0.5 * (k as f64 + 1.0);
-            assert!((lo - (2.0 - half)).abs() < 0.03 * (k as f64 + 1.0), "{k}: {lo}");
-            assert!((hi - (2.0 + half)).abs() < 0.03 * (k as f64 + 1.0), "{k}: {hi}");
+            assert!(
+                (lo - (2.0 - half)).abs() < 0.03 * (k as f64 + 1.0),
+                "{k}: {lo}"
+            );
+            assert!(
+                (hi - (2.0 + half)).abs() < 0.03 * (k as f64 + 1.0),
+                "{k}: {hi}"
+            );
         }
     }
 
@@ -181,7 +190,10 @@ mod tests {
         let mut s: Vec<f64> = (0..40_000).map(|_| exp.sample(&mut rng)).collect();
         let m = MarginalSummary::from_samples(&mut s);
         assert!(m.mode < 0.25 && (m.mean - 1.0).abs() < 0.02, "{m:?}");
-        assert!((m.skew - 2.0).abs() < 0.2 && (m.kurtosis - 6.0).abs() < 1.5, "{m:?}");
+        assert!(
+            (m.skew - 2.0).abs() < 0.2 && (m.kurtosis - 6.0).abs() < 1.5,
+            "{m:?}"
+        );
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub fn train(
     let n = model.config().num_params();
     check_sets(n, train, devel)?;
     if config.batch_size == 0 {
-        return Err(GampenError::Config("`batch_size` must be at least 1".into()));
+        return Err(GampenError::Config(
+            "`batch_size` must be at least 1".into(),
+        ));
     }
     fs::create_dir_all(run_dir.join("checkpoints")).map_err(|e| GampenError::io(run_dir, e))?;
     let inverse: &dyn LabelInverse = match labels {
@@ -136,7 +138,9 @@ pub fn train(
         // an uninterrupted one.
         autodiff.seed(splitmix(config.seed ^ (epoch as u64) << 32));
         let mut order: Vec<usize> = (0..train.len()).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(splitmix(config.seed + epoch as u64)));
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(splitmix(
+            config.seed + epoch as u64,
+        )));
 
         let bar = progress_bar(config.progress, batches as u64, epoch, config.epochs);
         let mut loss_sum = 0.0;
@@ -196,18 +200,23 @@ pub fn train(
 
         let name = format!("epoch-{epoch:04}");
         let dir = run_dir.join("checkpoints").join(&name);
-        let opt_bytes = optim
-            .into_bytes()
-            .map_err(|e| GampenError::checkpoint(&dir, format!("cannot serialise optimiser: {e}")))?;
+        let opt_bytes = optim.into_bytes().map_err(|e| {
+            GampenError::checkpoint(&dir, format!("cannot serialise optimiser: {e}"))
+        })?;
         let state_bytes = serde_json::to_vec_pretty(&state).expect("state serialises");
         checkpoint::save_with(
             &model.valid(),
             labels,
             &dir,
-            &[(files::OPTIMIZER, opt_bytes.to_vec()), (files::STATE, state_bytes)],
+            &[
+                (files::OPTIMIZER, opt_bytes.to_vec()),
+                (files::STATE, state_bytes),
+            ],
         )?;
-        let pointer = serde_json::to_vec(&serde_json::json!({ "checkpoint": format!("checkpoints/{name}"), "epoch": epoch }))
-            .expect("pointer serialises");
+        let pointer = serde_json::to_vec(
+            &serde_json::json!({ "checkpoint": format!("checkpoints/{name}"), "epoch": epoch }),
+        )
+        .expect("pointer serialises");
         if best {
             write_atomic(&run_dir.join(files::BEST), &pointer)?;
         }
@@ -291,8 +300,12 @@ fn accumulate(
     let tgt = to_f64(targets)?;
     for g in 0..b {
         // The first n outputs are the predicted means for every loss kind.
-        let pred: Vec<f64> = (0..n).map(|p| labels.to_original(p, out[g * k + p])).collect();
-        let truth: Vec<f64> = (0..n).map(|p| labels.to_original(p, tgt[g * n + p])).collect();
+        let pred: Vec<f64> = (0..n)
+            .map(|p| labels.to_original(p, out[g * k + p]))
+            .collect();
+        let truth: Vec<f64> = (0..n)
+            .map(|p| labels.to_original(p, tgt[g * n + p]))
+            .collect();
         err.add(&pred, &truth);
     }
     Ok(())
@@ -325,7 +338,10 @@ fn prune(run_dir: &Path, best: usize, last: usize, keep_last: usize) -> Result<(
     let entries = fs::read_dir(&dir).map_err(|e| GampenError::io(&dir, e))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(epoch) = name.strip_prefix("epoch-").and_then(|e| e.parse::<usize>().ok()) else {
+        let Some(epoch) = name
+            .strip_prefix("epoch-")
+            .and_then(|e| e.parse::<usize>().ok())
+        else {
             continue;
         };
         if epoch != best && epoch + keep_last.max(1) <= last {
@@ -350,5 +366,8 @@ fn progress_bar(show: bool, len: u64, epoch: usize, epochs: usize) -> ProgressBa
 }
 
 fn fmt_list(v: &[f64]) -> String {
-    v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(" ")
+    v.iter()
+        .map(|x| format!("{x:.4}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
