@@ -64,6 +64,6 @@ fn main() {
     let theta = model.valid().stn.theta(images.inner());
     println!(
         "learned crop scale of the first galaxy: {:?}",
-        theta.into_data().to_vec::<f32>().unwrap()[0]
+        theta.into_data().try_to_vec::<f32>().unwrap()[0]
     );
 }

@@ -294,13 +294,13 @@ mod tests {
         let (posts, truths) = synthetic(1.0, 1.0, 3000);
         let names = vec!["x".to_string()];
         let rep = coverage(&names, &posts, &truths);
-        for l in 0..3 {
+        for (l, level) in LEVELS.iter().enumerate() {
             assert!(
-                (rep.per_parameter[0][l] - LEVELS[l]).abs() < 0.025,
+                (rep.per_parameter[0][l] - level).abs() < 0.025,
                 "{rep:?}"
             );
             assert!(
-                (rep.joint_ellipsoid[l] - LEVELS[l]).abs() < 0.025,
+                (rep.joint_ellipsoid[l] - level).abs() < 0.025,
                 "{rep:?}"
             );
         }

@@ -67,8 +67,8 @@ pub fn rotation_stability(
     for &angle in angles {
         let post = model.predict_posterior(rotate(images.clone(), angle), options, labels)?;
         for g in &post {
-            for p in 0..n {
-                std_sum[p] += g.marginals[p].std;
+            for (sum, m) in std_sum.iter_mut().zip(&g.marginals) {
+                *sum += m.std;
             }
         }
         medians.push(
