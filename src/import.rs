@@ -48,7 +48,7 @@
 //! used, with matching shapes; anything else is a [`GampenError::Checkpoint`] listing the
 //! offending PyTorch keys.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -278,6 +278,27 @@ fn check_config(arch: OriginalArch, config: &GampenConfig) -> Result<(), GampenE
 /// optionally from `nn.DataParallel`) of class `arch` as published: the network of
 /// [`OriginalArch::config`] at `cutout_size` predicting `parameters` (in the order of the
 /// original `--label_cols`).
+///
+/// ```no_run
+/// use std::path::Path;
+/// use burn::tensor::Device;
+/// use gampen::import::{gampen_label_transform, import_pytorch, OriginalArch};
+///
+/// let labels: Vec<String> = ["custom_logit_bt", "ln_R_e_asec", "ln_total_flux_adus"]
+///     .map(String::from)
+///     .to_vec();
+/// let device = Device::flex();
+/// let model = import_pytorch(
+///     Path::new("trained_model.pt"),
+///     OriginalArch::Vgg16WStnOcDrp,
+///     239,
+///     labels.clone(),
+///     &device,
+/// )?;
+/// let scaling = gampen_label_transform(Path::new("scaling.csv"), &labels)?;
+/// gampen::checkpoint::save(&model, Some(&scaling), Path::new("gampen-hsc-low-z"))?;
+/// # Ok::<(), gampen::GampenError>(())
+/// ```
 pub fn import_pytorch(
     path: &Path,
     arch: OriginalArch,
@@ -312,22 +333,82 @@ pub fn import_pytorch_with_config(
     let read_err = |e: burn::store::PytorchStoreError| {
         GampenError::checkpoint(path, format!("cannot read the PyTorch state dict: {e}"))
     };
-    let file_keys: BTreeSet<String> = store.keys().map_err(read_err)?.into_iter().collect();
-    let model_keys: BTreeSet<String> = model
+    let file: BTreeMap<String, Vec<usize>> = store
+        .get_all_tensors()
+        .map_err(read_err)?
+        .iter()
+        .map(|(k, t)| (k.clone(), t.shape.to_vec()))
+        .collect();
+    let ours: BTreeMap<String, Vec<usize>> = model
         .collect(None, None, true)
         .into_iter()
-        .map(|t| t.name)
+        .map(|t| (t.name, t.shape.to_vec()))
         .collect();
     let to_torch = |burn_key: &str| torch_name(&map, burn_key);
-    let missing: Vec<String> = model_keys.difference(&file_keys).map(|k| to_torch(k)).collect();
-    let unused: Vec<String> = file_keys.difference(&model_keys).map(|k| to_torch(k)).collect();
-    if !missing.is_empty() || !unused.is_empty() {
-        let mut msg = format!("the state dict does not fit {arch}");
-        if !missing.is_empty() {
-            msg += &format!("; missing keys: {}", missing.join(", "));
+    let missing: Vec<String> = ours
+        .keys()
+        .filter(|k| !file.contains_key(*k))
+        .map(|k| to_torch(k))
+        .collect();
+    let unused: Vec<String> = file
+        .keys()
+        .filter(|k| !ours.contains_key(*k))
+        .map(|k| to_torch(k))
+        .collect();
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("missing keys: {}", missing.join(", ")));
+    }
+    if !unused.is_empty() {
+        problems.push(format!("unexpected keys: {}", unused.join(", ")));
+    }
+    // Shapes, in network order, the ones with a hint about the likely cause first.
+    let mut shape_problems = Vec::new();
+    for key in map
+        .iter()
+        .flat_map(|e| [format!("{}.weight", e.burn), format!("{}.bias", e.burn)])
+    {
+        let (Some(shape), Some(found)) = (ours.get(&key), file.get(&key)) else {
+            continue;
+        };
+        // PyTorch stores linear weights as [out, in], Burn as [in, out].
+        let expected: Vec<usize> = if shape.len() == 2 {
+            shape.iter().rev().copied().collect()
+        } else {
+            shape.clone()
+        };
+        if *found != expected {
+            let hint = if key == "stn.loc.fc1.weight" {
+                Some("the localisation net's output size follows the cutout size: check it")
+            } else if key == "backbone.head.bias" {
+                Some(
+                    "the output width is n + n(n+1)/2 for n parameters with the full \
+                     covariance: check the parameters and the loss",
+                )
+            } else {
+                None
+            };
+            let msg = format!(
+                "{} has shape {found:?} in the file, the model expects {expected:?}",
+                to_torch(&key)
+            );
+            shape_problems.push(match hint {
+                Some(h) => (0, format!("{msg} ({h})")),
+                None => (1, msg),
+            });
         }
-        if !unused.is_empty() {
-            msg += &format!("; unexpected keys: {}", unused.join(", "));
+    }
+    shape_problems.sort_by_key(|(priority, _)| *priority);
+    problems.extend(shape_problems.into_iter().map(|(_, m)| m));
+    if !problems.is_empty() {
+        let shown = problems.len().min(8);
+        let mut msg = format!(
+            "the state dict does not fit {arch} at cutout size {}:\n  {}",
+            config.cutout_size,
+            problems[..shown].join("\n  ")
+        );
+        if problems.len() > shown {
+            msg += &format!("\n  ... and {} more", problems.len() - shown);
         }
         return Err(GampenError::checkpoint(path, msg));
     }
@@ -383,12 +464,20 @@ pub fn flux_to_magnitude(flux: f64, zero_point: f64) -> f64 {
 pub fn bt_snap_limits(bt: &[f64]) -> (f64, f64) {
     let has = |v: f64| bt.contains(&v);
     let lower = if has(0.0) {
-        bt.iter().copied().filter(|&x| x != 0.0).fold(f64::INFINITY, f64::min) / 2.0
+        bt.iter()
+            .copied()
+            .filter(|&x| x != 0.0)
+            .fold(f64::INFINITY, f64::min)
+            / 2.0
     } else {
         0.0
     };
     let upper = if has(1.0) {
-        let max = bt.iter().copied().filter(|&x| x != 1.0).fold(f64::NEG_INFINITY, f64::max);
+        let max = bt
+            .iter()
+            .copied()
+            .filter(|&x| x != 1.0)
+            .fold(f64::NEG_INFINITY, f64::max);
         1.0 - (1.0 - max) / 2.0
     } else {
         1.0
@@ -515,9 +604,8 @@ fn read_scaling_rows(path: &Path) -> Result<Vec<ScalingRow>, GampenError> {
     let table = CsvTable::read(path)?;
     let col = |name: &str| table.headers.iter().position(|h| h.trim() == name);
     let need = |name: &str| {
-        col(name).ok_or_else(|| {
-            GampenError::Config(format!("{}: no column {name:?}", path.display()))
-        })
+        col(name)
+            .ok_or_else(|| GampenError::Config(format!("{}: no column {name:?}", path.display())))
     };
     let (p, m, s) = (need("parameter")?, need("mean")?, need("std")?);
     let (t, lo, hi) = (col("transform"), col("snap_lower"), col("snap_upper"));
@@ -549,4 +637,40 @@ fn read_scaling_rows(path: &Path) -> Result<Vec<ScalingRow>, GampenError> {
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conv_indices_follow_torchvision_layer_lists() {
+        // torchvision's vgg11 / vgg19 `features` (cfgs "A" / "E"), no inserted dropout.
+        assert_eq!(
+            torch_conv_indices(VggVariant::Vgg11, false),
+            [0, 3, 6, 8, 11, 13, 16, 18]
+        );
+        assert_eq!(
+            torch_conv_indices(VggVariant::Vgg19, false),
+            [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]
+        );
+        assert_eq!(
+            torch_conv_indices(VggVariant::Vgg13, true),
+            [0, 3, 7, 10, 14, 17, 21, 24, 28, 31]
+        );
+    }
+
+    #[test]
+    fn keys_are_escaped_and_named_back() {
+        assert_eq!(regex_escape("vgg.features.3"), r"vgg\.features\.3");
+        let map = vec![KeyMapEntry {
+            torch: "fc_loc.0".into(),
+            burn: "stn.loc.fc1".into(),
+        }];
+        assert_eq!(
+            torch_name(&map, "stn.loc.fc1.weight"),
+            "fc_loc.0.weight (-> stn.loc.fc1.weight)"
+        );
+        assert_eq!(torch_name(&map, "module.other"), "module.other");
+    }
 }

@@ -18,6 +18,16 @@ pub enum Transform {
         /// Clamp margin, e.g. `1e-3`.
         eps: f64,
     },
+    /// GaMPEN's B/T logit (the published models): `y = ln(x / (1 - x))` after clamping `x`
+    /// to `[lower, upper]`; the inverse is `expit`, then values at or below `lower` snap to
+    /// exactly 0 and values at or above `upper` to exactly 1 (`expit_custom` of the original
+    /// `result_aggregator.py`). `lower = 0` / `upper = 1` disable a side's snapping.
+    LogitSnap {
+        /// At or below: 0 (`0 <= lower < 0.5`).
+        lower: f64,
+        /// At or above: 1 (`0.5 <= upper <= 1`).
+        upper: f64,
+    },
     /// `y = ln(x)`, `x > 0`.
     Ln,
     /// `y = log10(x)`, `x > 0`.
@@ -28,7 +38,7 @@ impl Transform {
     fn name(&self) -> &'static str {
         match self {
             Transform::Identity => "identity",
-            Transform::Logit { .. } => "logit",
+            Transform::Logit { .. } | Transform::LogitSnap { .. } => "logit",
             Transform::Ln => "ln",
             Transform::Log10 => "log10",
         }
@@ -54,6 +64,10 @@ impl Transform {
                 let p = x.clamp(eps, 1.0 - eps);
                 (p / (1.0 - p)).ln()
             }),
+            Transform::LogitSnap { lower, upper } => {
+                let p = x.clamp(lower, upper);
+                domain((0.0..=1.0).contains(&x) && p > 0.0 && p < 1.0).map(|_| (p / (1.0 - p)).ln())
+            }
             Transform::Ln => domain(x > 0.0).map(|_| x.ln()),
             Transform::Log10 => domain(x > 0.0).map(|_| x.log10()),
         }
@@ -63,12 +77,18 @@ impl Transform {
     pub fn inverse(&self, y: f64) -> f64 {
         match self {
             Transform::Identity => y,
-            Transform::Logit { .. } => {
-                if y >= 0.0 {
-                    1.0 / (1.0 + (-y).exp())
+            Transform::Logit { .. } => expit(y),
+            Transform::LogitSnap { lower, upper } => {
+                // The relative margin absorbs the rounding of expit(logit(limit)), so that
+                // forward(0) and forward(1) come back as exactly 0 and 1.
+                const MARGIN: f64 = 1.0 + 1e-9;
+                let p = expit(y);
+                if p <= lower * MARGIN {
+                    0.0
+                } else if 1.0 - p <= (1.0 - upper) * MARGIN {
+                    1.0
                 } else {
-                    let e = y.exp();
-                    e / (1.0 + e)
+                    p
                 }
             }
             Transform::Ln => y.exp(),
@@ -210,6 +230,15 @@ impl LabelTransform {
     }
 }
 
+fn expit(y: f64) -> f64 {
+    if y >= 0.0 {
+        1.0 / (1.0 + (-y).exp())
+    } else {
+        let e = y.exp();
+        e / (1.0 + e)
+    }
+}
+
 fn nonzero(spread: f64) -> f64 {
     if spread > 0.0 && spread.is_finite() {
         spread
@@ -276,5 +305,31 @@ mod tests {
         let t = Transform::Logit { eps: 1e-3 };
         assert!((t.inverse(t.forward(0.0, "bt").unwrap()) - 1e-3).abs() < 1e-15);
         assert!(t.inverse(-800.0) >= 0.0 && t.inverse(800.0) <= 1.0);
+    }
+
+    #[test]
+    fn logit_snap_snaps_the_ends_like_gampen() {
+        let t = Transform::LogitSnap {
+            lower: 0.005,
+            upper: 0.995,
+        };
+        // 0 and 1 map to the limits and come back exactly.
+        assert_eq!(t.inverse(t.forward(0.0, "bt").unwrap()), 0.0);
+        assert_eq!(t.inverse(t.forward(1.0, "bt").unwrap()), 1.0);
+        let y = t.forward(0.3, "bt").unwrap();
+        assert!((y - (0.3f64 / 0.7).ln()).abs() < 1e-15);
+        assert!((t.inverse(y) - 0.3).abs() < 1e-15);
+        assert_eq!(t.inverse((0.004f64 / 0.996).ln()), 0.0);
+        assert_eq!(t.inverse((0.996f64 / 0.004).ln()), 1.0);
+        assert!(t.forward(1.5, "bt").is_err());
+        // Without limits it is plain expit, and 0 / 1 have no finite logit.
+        let plain = Transform::LogitSnap {
+            lower: 0.0,
+            upper: 1.0,
+        };
+        assert!((plain.inverse(0.0) - 0.5).abs() < 1e-15);
+        assert!(plain.forward(0.0, "bt").is_err());
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Transform>(&json).unwrap(), t);
     }
 }
