@@ -86,7 +86,7 @@ pub fn assert_close(actual: &[f32], expected: &[f32], atol: f32, rtol: f32, what
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
-        .into_vec::<f32>()
+        .try_into_vec::<f32>()
         .expect("f32 data")
 }
 
