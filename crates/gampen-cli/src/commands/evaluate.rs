@@ -1,0 +1,296 @@
+//! `gampen evaluate`: prediction CSV against the catalog's true values.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use gampen::calibration::CalibrationScale;
+use gampen::posterior::LEVELS;
+use gampen::GalaxyPosterior;
+use gampen_data::CsvTable;
+use serde::Serialize;
+
+use crate::cutouts::{catalog_path, FILE_NAME};
+use crate::error::{create_dir, write_json, CliError, Result};
+use crate::labels::split_list;
+use crate::output::PredictionTable;
+
+/// Options of `gampen evaluate`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Predictions written by `gampen predict` (or merged shards).
+    #[arg(long)]
+    pub predictions: PathBuf,
+    /// Data directory whose info.csv holds the true values (joined on file_name).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Parameters to evaluate, comma-separated [default: every preds_<name>_median column].
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// Output directory: eval.json, calibration.png, predicted_vs_true.png, residuals.png.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also fit per-parameter interval scale factors that best calibrate these predictions
+    /// and write them here (JSON, for `gampen predict --calibration`). Fit on devel
+    /// predictions, not on the test set you report.
+    #[arg(long)]
+    pub fit_calibration: Option<PathBuf>,
+}
+
+/// Accuracy and calibration of one parameter.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParameterReport {
+    /// Parameter (catalog column).
+    pub parameter: String,
+    /// Galaxies with a finite median and truth.
+    pub count: usize,
+    /// Mean absolute error of the posterior median.
+    pub mae: f64,
+    /// Median absolute error of the posterior median.
+    pub median_abs_error: f64,
+    /// Median of |median - truth| / |truth| (useful for fluxes and radii).
+    pub median_rel_error: f64,
+    /// Root mean squared error of the median.
+    pub rmse: f64,
+    /// Mean of median minus truth.
+    pub bias: f64,
+    /// Mean predicted standard deviation.
+    pub mean_std: f64,
+    /// Fraction of true values inside the 68.27, 95.45, 99.73 % intervals.
+    pub coverage: [f64; 3],
+}
+
+/// What `eval.json` holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// The predictions file.
+    pub predictions: PathBuf,
+    /// Rows in it.
+    pub rows: usize,
+    /// Rows joined with a truth row.
+    pub matched: usize,
+    /// Nominal levels of the coverage columns.
+    pub nominal: [f64; 3],
+    /// Fraction of galaxies with every parameter inside its interval, per level.
+    pub all_inside: [f64; 3],
+    /// Per parameter.
+    pub parameters: Vec<ParameterReport>,
+}
+
+/// Runs `gampen evaluate`: prints a table, writes eval.json and plots.
+pub fn run(args: Args) -> Result<()> {
+    let report = execute(&args)?;
+    print_table(&report);
+    println!("wrote {}", args.out.join("eval.json").display());
+    Ok(())
+}
+
+/// Evaluates as `args` say, writing eval.json and the plots.
+pub fn execute(args: &Args) -> Result<EvalReport> {
+    let info = catalog_path(&args.data, None)?;
+    let wanted = args.labels.as_deref().map(split_list);
+    let preds = PredictionTable::read(&args.predictions, wanted.as_deref())?;
+    let params = preds.parameters.clone();
+    let table = CsvTable::read(&info)?;
+    let file_col = table.column(FILE_NAME)?;
+    let truth_cols: Vec<Vec<f64>> = params
+        .iter()
+        .map(|p| table.numeric_column(p))
+        .collect::<std::result::Result<_, _>>()?;
+    let by_name: HashMap<&str, usize> = table
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r[file_col].as_str(), i))
+        .collect();
+    // truth[param][matched row], pred row index per matched row.
+    let mut rows = Vec::new();
+    let mut missing = Vec::new();
+    for (i, name) in preds.file_names.iter().enumerate() {
+        match by_name.get(name.as_str()) {
+            Some(&t) => rows.push((i, t)),
+            None => missing.push(name.clone()),
+        }
+    }
+    if rows.is_empty() {
+        return Err(CliError::usage(format!(
+            "no file_name of {} is in {}",
+            args.predictions.display(),
+            info.display()
+        )));
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} prediction rows have no truth in {} (first: {})",
+            missing.len(),
+            info.display(),
+            missing[0]
+        );
+    }
+    let truth: Vec<Vec<f64>> = (0..params.len())
+        .map(|p| rows.iter().map(|&(_, t)| truth_cols[p][t]).collect())
+        .collect();
+    let pick = |p: usize, stat: &str| -> Vec<f64> {
+        let col = preds.stat(p, stat);
+        rows.iter().map(|&(i, _)| col[i]).collect()
+    };
+
+    let mut reports = Vec::new();
+    let mut all = [0usize; 3];
+    let mut every = vec![[true; 3]; rows.len()];
+    for (p, name) in params.iter().enumerate() {
+        let median = pick(p, "median");
+        let std = pick(p, "std");
+        let bounds = [("lo68", "hi68"), ("lo95", "hi95"), ("lo99", "hi99")]
+            .map(|(l, h)| (pick(p, l), pick(p, h)));
+        let mut inside = [0usize; 3];
+        for (g, t) in truth[p].iter().enumerate() {
+            for (l, (lo, hi)) in bounds.iter().enumerate() {
+                let ok = *t >= lo[g] && *t <= hi[g];
+                inside[l] += ok as usize;
+                every[g][l] &= ok;
+            }
+        }
+        let resid: Vec<f64> = median
+            .iter()
+            .zip(&truth[p])
+            .map(|(m, t)| m - t)
+            .filter(|r| r.is_finite())
+            .collect();
+        let n = resid.len().max(1) as f64;
+        let mut abs: Vec<f64> = resid.iter().map(|r| r.abs()).collect();
+        abs.sort_by(f64::total_cmp);
+        let mut rel: Vec<f64> = median
+            .iter()
+            .zip(&truth[p])
+            .map(|(m, t)| ((m - t) / t).abs())
+            .filter(|r| r.is_finite())
+            .collect();
+        rel.sort_by(f64::total_cmp);
+        let finite_std: Vec<f64> = std.iter().copied().filter(|v| v.is_finite()).collect();
+        reports.push(ParameterReport {
+            parameter: name.clone(),
+            count: resid.len(),
+            mae: abs.iter().sum::<f64>() / n,
+            median_abs_error: gampen::posterior::quantile_sorted(&abs, 0.5),
+            median_rel_error: gampen::posterior::quantile_sorted(&rel, 0.5),
+            rmse: (resid.iter().map(|r| r * r).sum::<f64>() / n).sqrt(),
+            bias: resid.iter().sum::<f64>() / n,
+            mean_std: finite_std.iter().sum::<f64>() / finite_std.len().max(1) as f64,
+            coverage: inside.map(|c| c as f64 / rows.len() as f64),
+        });
+    }
+    for e in &every {
+        for l in 0..3 {
+            all[l] += e[l] as usize;
+        }
+    }
+    let report = EvalReport {
+        predictions: args.predictions.clone(),
+        rows: preds.row_count(),
+        matched: rows.len(),
+        nominal: LEVELS,
+        all_inside: all.map(|c| c as f64 / rows.len() as f64),
+        parameters: reports,
+    };
+
+    create_dir(&args.out)?;
+    write_json(&args.out.join("eval.json"), &report)?;
+    let coverage: Vec<Vec<f64>> = report
+        .parameters
+        .iter()
+        .map(|r| r.coverage.to_vec())
+        .collect();
+    gampen_plot::calibration_plot(
+        &args.out.join("calibration.png"),
+        &params,
+        &LEVELS,
+        &coverage,
+    )?;
+    let medians: Vec<Vec<f64>> = (0..params.len()).map(|p| pick(p, "median")).collect();
+    let lows: Vec<Vec<f64>> = (0..params.len()).map(|p| pick(p, "lo68")).collect();
+    let highs: Vec<Vec<f64>> = (0..params.len()).map(|p| pick(p, "hi68")).collect();
+    gampen_plot::predicted_vs_true_grid(
+        &args.out.join("predicted_vs_true.png"),
+        &params,
+        &truth,
+        &medians,
+        &lows,
+        &highs,
+    )?;
+    let residuals: Vec<Vec<f64>> = medians
+        .iter()
+        .zip(&truth)
+        .map(|(m, t)| m.iter().zip(t).map(|(a, b)| a - b).collect())
+        .collect();
+    gampen_plot::residual_histograms(&args.out.join("residuals.png"), &params, &residuals)?;
+
+    if let Some(path) = &args.fit_calibration {
+        let posteriors: Vec<GalaxyPosterior> = rows
+            .iter()
+            .map(|&(i, _)| {
+                let n = params.len();
+                let marginals: Vec<_> = (0..n).map(|p| preds.marginal(p, i)).collect();
+                let mut covariance = vec![0.0; n * n];
+                for (p, m) in marginals.iter().enumerate() {
+                    covariance[p * n + p] = m.std * m.std;
+                }
+                GalaxyPosterior {
+                    marginals,
+                    covariance,
+                    samples: None,
+                }
+            })
+            .collect();
+        let truths: Vec<Vec<f64>> = (0..rows.len())
+            .map(|g| (0..params.len()).map(|p| truth[p][g]).collect())
+            .collect();
+        let scale = CalibrationScale::fit(&params, &posteriors, &truths);
+        write_json(path, &scale)?;
+        eprintln!(
+            "calibration scale factors {:?} written to {}",
+            scale.scales,
+            path.display()
+        );
+    }
+    Ok(report)
+}
+
+/// Prints the per-parameter table.
+pub fn print_table(r: &EvalReport) {
+    println!(
+        "{:<12} {:>6} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8} {:>8} {:>8}",
+        "parameter", "n", "MAE", "MedAE", "MedRel", "bias", "mean std", "cov68", "cov95", "cov99.7"
+    );
+    for p in &r.parameters {
+        println!(
+            "{:<12} {:>6} {:>10.4} {:>10.4} {:>7.1}% {:>+10.4} {:>10.4} {:>8.3} {:>8.3} {:>8.3}",
+            p.parameter,
+            p.count,
+            p.mae,
+            p.median_abs_error,
+            100.0 * p.median_rel_error,
+            p.bias,
+            p.mean_std,
+            p.coverage[0],
+            p.coverage[1],
+            p.coverage[2]
+        );
+    }
+    println!(
+        "{:<12} {:>6} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8.3} {:>8.3} {:>8.3}",
+        "(nominal)", "", "", "", "", "", "", r.nominal[0], r.nominal[1], r.nominal[2]
+    );
+    println!(
+        "{:<12} {:>6} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8.3} {:>8.3} {:>8.3}",
+        "(all inside)",
+        r.matched,
+        "",
+        "",
+        "",
+        "",
+        "",
+        r.all_inside[0],
+        r.all_inside[1],
+        r.all_inside[2]
+    );
+}

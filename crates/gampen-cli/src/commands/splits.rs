@@ -1,0 +1,100 @@
+//! `gampen splits`: train/devel/test split files in GaMPEN's naming.
+
+use std::path::PathBuf;
+
+use gampen_data::splits::{write_split, Balance, SplitFractions};
+use gampen_data::CsvTable;
+
+use crate::cutouts::catalog_path;
+use crate::error::{CliError, Result};
+
+/// Options of `gampen splits`.
+///
+/// Without `--fractions`, writes the 42 standard files
+/// `splits/{balanced,unbalanced}-{xs,sm,md,lg,xl,dev,dev2}-{train,devel,test}.csv`. With
+/// `--fractions a,b,c` writes one custom split `splits/<name>-{train,devel,test}.csv`
+/// (balanced on `--balance-column` unless `--unbalanced`).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Data directory holding info.csv.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Numeric column the balanced splits are balanced on (GaMPEN: bt).
+    #[arg(long, default_value = "bt")]
+    pub balance_column: String,
+    /// Equal-width bins of the balance column.
+    #[arg(long, default_value_t = 5)]
+    pub bins: usize,
+    /// Seed of the shuffles.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Custom train,devel,test fractions (e.g. 0.7,0.15,0.15); they may sum to less than 1.
+    #[arg(long)]
+    pub fractions: Option<String>,
+    /// Name (file prefix) of the custom split.
+    #[arg(long, default_value = "custom")]
+    pub name: String,
+    /// Make the custom split a plain shuffled one, not balanced.
+    #[arg(long)]
+    pub unbalanced: bool,
+}
+
+/// Runs `gampen splits`.
+pub fn run(args: Args) -> Result<()> {
+    let info = catalog_path(&args.data, None)?;
+    match &args.fractions {
+        None => {
+            let written = gampen_data::splits::write_standard_splits(
+                &args.data,
+                &args.balance_column,
+                args.bins,
+                args.seed,
+            )?;
+            eprintln!(
+                "wrote {} split files under {}",
+                written.len(),
+                args.data.join("splits").display()
+            );
+        }
+        Some(text) => {
+            let fractions = parse_fractions(text)?;
+            if args.name.is_empty() || args.name.contains(['/', '\\']) {
+                return Err(CliError::usage(format!("bad split name {:?}", args.name)));
+            }
+            let table = CsvTable::read(&info)?;
+            let balance = if args.unbalanced {
+                Balance::Unbalanced
+            } else {
+                Balance::Balanced {
+                    column: args.balance_column.clone(),
+                    bins: args.bins,
+                }
+            };
+            let paths = write_split(
+                &args.data, &table, &args.name, &fractions, &balance, args.seed,
+            )?;
+            for p in &paths {
+                let rows = CsvTable::read(p)?.rows.len();
+                eprintln!("{}: {rows} galaxies", p.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses `train,devel,test` fractions.
+pub fn parse_fractions(text: &str) -> Result<SplitFractions> {
+    let bad = || {
+        CliError::usage(format!("bad --fractions {text:?}: expected three numbers train,devel,test such as 0.7,0.15,0.15"))
+    };
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|s| s.trim().parse::<f64>().map_err(|_| bad()))
+        .collect::<Result<_>>()?;
+    let [train, devel, test] = v[..] else {
+        return Err(bad());
+    };
+    let f = SplitFractions { train, devel, test };
+    f.validate()?;
+    Ok(f)
+}

@@ -1,0 +1,453 @@
+//! `gampen train`: fit a model on a split of a data directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::tensor::Device;
+use clap::ValueEnum;
+use gampen::checkpoint;
+use gampen::gampen_loss::{CovarianceParam, LossKind};
+use gampen::gampen_stn::StnHead;
+use gampen::train::{train, OptimizerKind, TrainConfig, TrainReport};
+use gampen::{Gampen, GampenConfig};
+use gampen_data::{DatasetOptions, GalaxyDataset, LabelTransform};
+
+use crate::cutouts::{catalog_path, DATASET_JSON};
+use crate::device::DeviceArg;
+use crate::error::{write_json, CliError, Result};
+use crate::labels::{label_spec, split_list, ScalingArg};
+
+/// Architecture preset, `--preset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum PresetArg {
+    /// A narrow net that trains on a CPU in minutes: 64x64, 1 channel, VGG-11 at 1/8 width
+    /// with batch norm, dropout 0.02 (GampenConfig::gampen_small).
+    #[default]
+    Small,
+    /// GaMPEN as published (vgg16_w_stn_oc_drp): 239x239 (set --cutout-size for 143 or 96),
+    /// 3 channels, VGG-16, dropout 0.5, LDL covariance (GampenConfig::gampen_original).
+    Original,
+}
+
+/// Likelihood, `--loss`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// Full-covariance Gaussian NLL (GaMPEN's).
+    Cov,
+    /// Diagonal Gaussian NLL.
+    Diag,
+    /// Mean squared error (point estimates; posteriors come from dropout alone).
+    Mse,
+}
+
+impl From<LossArg> for LossKind {
+    fn from(l: LossArg) -> Self {
+        match l {
+            LossArg::Cov => LossKind::Cov,
+            LossArg::Diag => LossKind::Diag,
+            LossArg::Mse => LossKind::Mse,
+        }
+    }
+}
+
+/// Covariance parameterisation, `--covariance`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CovarianceArg {
+    /// Sigma = L L^T.
+    Cholesky,
+    /// Sigma = L D L^T, GaMPEN's layout.
+    Ldl,
+}
+
+/// Spatial transformer head, `--stn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StnArg {
+    /// One-crop zoom about the centre (GaMPEN's).
+    Scale,
+    /// Zoom plus shift.
+    ScaleTranslate,
+    /// Full affine.
+    Affine,
+    /// No spatial transformer.
+    None,
+}
+
+/// Optimiser, `--optimizer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum OptimizerArg {
+    /// SGD with momentum (GaMPEN's).
+    #[default]
+    Sgd,
+    /// Adam.
+    Adam,
+}
+
+/// Options of `gampen train`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Data directory (cutouts/, info.csv, splits/).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Split prefix: reads splits/<split>-train.csv and splits/<split>-devel.csv.
+    #[arg(long, default_value = "balanced-dev")]
+    pub split: String,
+    /// Label columns to predict, comma-separated.
+    #[arg(long, default_value = "bt,r_e,total_flux")]
+    pub labels: String,
+    /// Transform per label, comma-separated: logit, ln, log10, identity [default: logit for
+    /// bt, ln for r_e and total_flux, identity otherwise].
+    #[arg(long)]
+    pub transforms: Option<String>,
+    /// Label scaling fitted on the training split.
+    #[arg(long, value_enum, default_value_t = ScalingArg::Standard)]
+    pub scaling: ScalingArg,
+    /// Run directory (checkpoints/, best.json, last.json, metrics.jsonl, dataset.json,
+    /// loss.png). An existing run is resumed unless --no-resume.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Architecture preset.
+    #[arg(long, value_enum, default_value_t = PresetArg::Small)]
+    pub preset: PresetArg,
+    /// Model input side in pixels (centre crop of the cutouts) [default: 64 small, 239 original].
+    #[arg(long)]
+    pub cutout_size: Option<usize>,
+    /// Model input channels; single-band cutouts are repeated [default: 1 small, 3 original].
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Likelihood [default: cov].
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// Covariance parameterisation [default: cholesky small, ldl original].
+    #[arg(long, value_enum)]
+    pub covariance: Option<CovarianceArg>,
+    /// Spatial transformer head [default: scale].
+    #[arg(long, value_enum)]
+    pub stn: Option<StnArg>,
+    /// Dropout rate [default: 0.02 small, 0.5 original].
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Epochs.
+    #[arg(long, default_value_t = 40)]
+    pub epochs: usize,
+    /// Galaxies per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Learning rate [default: 0.005 for sgd, 0.001 for adam].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
+    pub optimizer: OptimizerArg,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    /// Nesterov momentum (SGD).
+    #[arg(long)]
+    pub nesterov: bool,
+    /// L2 weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Stop when the devel loss has not improved for this many epochs.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Seed of initialisation, shuffling, augmentation and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// No random flips and rotations of the training images.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Clip each parameter's gradient to this L2 norm.
+    #[arg(long)]
+    pub clip_grad_norm: Option<f64>,
+    /// Start from this checkpoint (or run directory) instead of random weights.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Do not train the spatial transformer.
+    #[arg(long)]
+    pub freeze_stn: bool,
+    /// Do not train the backbone's convolutions (the head stays trainable).
+    #[arg(long)]
+    pub freeze_backbone: bool,
+    /// With --from: a fresh last layer for --labels / --loss (transfer learning).
+    #[arg(long)]
+    pub new_head: bool,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
+    pub device: DeviceArg,
+    /// Start from scratch even if --out holds an interrupted run (its checkpoints are
+    /// overwritten as training proceeds).
+    #[arg(long)]
+    pub no_resume: bool,
+    /// No progress bars or per-epoch lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// What a training run produced.
+pub struct Outcome {
+    /// The best epoch's model.
+    pub model: Gampen,
+    /// The label transform saved with the checkpoints.
+    pub labels: Option<LabelTransform>,
+    /// The trainer's report.
+    pub report: TrainReport,
+    /// Parameter names.
+    pub parameters: Vec<String>,
+    /// Training and devel set sizes.
+    pub sizes: [usize; 2],
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Runs `gampen train` and prints a summary.
+pub fn run(args: Args) -> Result<()> {
+    let outcome = execute(&args)?;
+    print_summary(&args, &outcome);
+    Ok(())
+}
+
+/// Trains as `args` say; writes the run directory, `dataset.json` and `loss.png`.
+pub fn execute(args: &Args) -> Result<Outcome> {
+    let started = Instant::now();
+    let labels = split_list(&args.labels);
+    let transforms = args.transforms.as_deref().map(split_list);
+    let spec = label_spec(&labels, transforms.as_deref())?;
+    catalog_path(&args.data, Some(&format!("{}-train", args.split)))?;
+    catalog_path(&args.data, Some(&format!("{}-devel", args.split)))?;
+    let device = args.device.device();
+    device.seed(args.seed);
+
+    let (model, inherited) = build_model(args, &labels, &device)?;
+    let config = model.config().clone();
+    let options = DatasetOptions {
+        labels: spec,
+        scaling: args.scaling.into(),
+        label_transform: inherited,
+        cutout_size: config.cutout_size,
+        channels: config.channels,
+        ..DatasetOptions::default()
+    };
+    let load = |part: &str, lt: Option<LabelTransform>| {
+        GalaxyDataset::load(
+            &args.data,
+            &DatasetOptions {
+                split: Some(format!("{}-{part}", args.split)),
+                label_transform: lt,
+                ..options.clone()
+            },
+        )
+    };
+    if !args.quiet {
+        eprintln!(
+            "loading {}-train and {}-devel from {}",
+            args.split,
+            args.split,
+            args.data.display()
+        );
+    }
+    let train_set = load("train", options.label_transform.clone())?;
+    let lt = train_set.label_transform().cloned();
+    let devel_set = load("devel", lt.clone())?;
+    for (name, set) in [("train", &train_set), ("devel", &devel_set)] {
+        if set.is_empty() {
+            return Err(CliError::usage(format!(
+                "split {}-{name} of {} is empty: use a larger data set or other --fractions",
+                args.split,
+                args.data.display()
+            )));
+        }
+    }
+
+    crate::error::create_dir(&args.out)?;
+    let saved = DatasetOptions {
+        split: None,
+        label_transform: None,
+        ..options.clone()
+    };
+    write_json(&args.out.join(DATASET_JSON), &saved)?;
+
+    let lr = args.lr.unwrap_or(match args.optimizer {
+        OptimizerArg::Sgd => 0.005,
+        OptimizerArg::Adam => 0.001,
+    });
+    let optimizer = match args.optimizer {
+        OptimizerArg::Sgd => OptimizerKind::Sgd {
+            momentum: args.momentum,
+            nesterov: args.nesterov,
+            weight_decay: args.weight_decay,
+        },
+        OptimizerArg::Adam => OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            weight_decay: args.weight_decay,
+        },
+    };
+    let train_config = TrainConfig::new()
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_lr(lr)
+        .with_optimizer(optimizer)
+        .with_clip_grad_norm(args.clip_grad_norm)
+        .with_seed(args.seed)
+        .with_patience(args.patience)
+        .with_augment(!args.no_augment)
+        .with_freeze_stn(args.freeze_stn)
+        .with_freeze_backbone(args.freeze_backbone)
+        .with_resume(!args.no_resume)
+        .with_progress(!args.quiet);
+    write_json(&args.out.join("train_config.json"), &train_config)?;
+    if !args.quiet {
+        eprintln!(
+            "training {} parameters ({}) on {} galaxies, devel {}, {} epochs, device {}",
+            checkpoint::num_params(&model),
+            config.parameters.join(", "),
+            train_set.len(),
+            devel_set.len(),
+            args.epochs,
+            args.device
+        );
+    }
+    let (model, report) = train(
+        model,
+        &train_set,
+        &devel_set,
+        lt.as_ref(),
+        &train_config,
+        &args.out,
+        &device,
+    )?;
+    let train_loss: Vec<f64> = report.history.iter().map(|m| m.train_loss).collect();
+    let devel_loss: Vec<f64> = report.history.iter().map(|m| m.devel_loss).collect();
+    if !train_loss.is_empty() {
+        gampen_plot::loss_curve(&args.out.join("loss.png"), &train_loss, &devel_loss)?;
+    }
+    Ok(Outcome {
+        model,
+        labels: lt,
+        parameters: config.parameters.clone(),
+        sizes: [train_set.len(), devel_set.len()],
+        report,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The model to train: a fresh one from the preset and overrides, or `--from` a checkpoint
+/// (with a new head if asked). Also returns the label transform to reuse, if any.
+fn build_model(
+    args: &Args,
+    labels: &[String],
+    device: &Device,
+) -> Result<(Gampen, Option<LabelTransform>)> {
+    let Some(from) = &args.from else {
+        let mut config = match args.preset {
+            PresetArg::Small => GampenConfig::gampen_small(labels.to_vec()),
+            PresetArg::Original => GampenConfig::gampen_original(239, labels.to_vec()),
+        };
+        if let Some(s) = args.cutout_size {
+            config.cutout_size = s;
+        }
+        if let Some(c) = args.channels {
+            config.channels = c;
+        }
+        if let Some(l) = args.loss {
+            config.loss = l.into();
+        }
+        if let Some(c) = args.covariance {
+            config.covariance = match c {
+                CovarianceArg::Cholesky => CovarianceParam::Cholesky,
+                CovarianceArg::Ldl => CovarianceParam::Ldl,
+            };
+        }
+        if let Some(s) = args.stn {
+            config.stn = match s {
+                StnArg::Scale => Some(StnHead::Scale),
+                StnArg::ScaleTranslate => Some(StnHead::ScaleTranslate),
+                StnArg::Affine => Some(StnHead::Affine),
+                StnArg::None => None,
+            };
+        }
+        if let Some(d) = args.dropout {
+            config.dropout = d;
+        }
+        if args.new_head {
+            return Err(CliError::usage("--new-head needs --from CHECKPOINT"));
+        }
+        return Ok((config.init(device)?, None));
+    };
+    for (flag, given) in [
+        ("--cutout-size", args.cutout_size.is_some()),
+        ("--channels", args.channels.is_some()),
+        ("--covariance", args.covariance.is_some()),
+        ("--stn", args.stn.is_some()),
+    ] {
+        if given {
+            return Err(CliError::usage(format!(
+                "{flag} cannot change the architecture of the --from checkpoint"
+            )));
+        }
+    }
+    let (mut model, saved) = checkpoint::load(from, device)?;
+    if let Some(d) = args.dropout {
+        model.set_dropout(d);
+    }
+    if args.new_head {
+        let loss = args.loss.map_or(model.config().loss, LossKind::from);
+        return Ok((model.replace_head(labels.to_vec(), loss, device)?, None));
+    }
+    if model.config().parameters != labels {
+        return Err(CliError::usage(format!(
+            "the --from checkpoint predicts {:?} but --labels is {:?}; add --new-head to retrain the last layer for new labels",
+            model.config().parameters,
+            labels
+        )));
+    }
+    if args
+        .loss
+        .is_some_and(|l| LossKind::from(l) != model.config().loss)
+    {
+        return Err(CliError::usage(
+            "--loss differs from the --from checkpoint's: add --new-head",
+        ));
+    }
+    Ok((model, saved))
+}
+
+/// Prints the summary of a finished run on stdout.
+pub fn print_summary(args: &Args, o: &Outcome) {
+    let r = &o.report;
+    println!(
+        "trained {} epochs{} in {:.1} s on {} (train {}, devel {})",
+        r.epochs,
+        if r.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        o.seconds,
+        args.device,
+        o.sizes[0],
+        o.sizes[1]
+    );
+    println!(
+        "best epoch {}: devel loss {:.4}",
+        r.best_epoch, r.best_devel_loss
+    );
+    if let Some(best) = r.history.get(r.best_epoch.saturating_sub(1)) {
+        for (p, name) in o.parameters.iter().enumerate() {
+            println!(
+                "  {name:<12} devel MAE {:.4}  RMSE {:.4}",
+                best.devel_mae.get(p).copied().unwrap_or(f64::NAN),
+                best.devel_mse.get(p).copied().unwrap_or(f64::NAN).sqrt()
+            );
+        }
+    }
+    println!("best checkpoint: {}", r.best_checkpoint.display());
+    println!(
+        "run directory:   {} (loss curve: loss.png)",
+        display(&args.out)
+    );
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
