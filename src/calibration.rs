@@ -295,14 +295,8 @@ mod tests {
         let names = vec!["x".to_string()];
         let rep = coverage(&names, &posts, &truths);
         for (l, level) in LEVELS.iter().enumerate() {
-            assert!(
-                (rep.per_parameter[0][l] - level).abs() < 0.025,
-                "{rep:?}"
-            );
-            assert!(
-                (rep.joint_ellipsoid[l] - level).abs() < 0.025,
-                "{rep:?}"
-            );
+            assert!((rep.per_parameter[0][l] - level).abs() < 0.025, "{rep:?}");
+            assert!((rep.joint_ellipsoid[l] - level).abs() < 0.025, "{rep:?}");
         }
         assert!(rep.mean_abs_deviation() < 0.02);
     }
