@@ -6,6 +6,8 @@
 //! - [`fixture`] reads a PyTorch reference fixture written by `tools/make_fixtures.py`.
 #![warn(missing_docs)]
 
+pub mod generated;
+
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
