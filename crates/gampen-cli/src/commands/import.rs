@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use burn::module::Module;
 use gampen::checkpoint;
 use gampen::import::{gampen_label_transform, import_pytorch, OriginalArch};
 
@@ -76,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
     println!(
         "imported {} ({} parameters, {}x{} input, predicting {}) into {}",
         arch.name(),
-        checkpoint::num_params(&model),
+        model.num_params(),
         args.cutout_size,
         args.cutout_size,
         params.join(", "),

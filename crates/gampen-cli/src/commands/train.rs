@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::tensor::Device;
 use clap::ValueEnum;
 use gampen::checkpoint;
@@ -299,7 +300,7 @@ pub fn execute(args: &Args) -> Result<Outcome> {
     if !args.quiet {
         eprintln!(
             "training {} parameters ({}) on {} galaxies, devel {}, {} epochs, device {}",
-            checkpoint::num_params(&model),
+            model.num_params(),
             config.parameters.join(", "),
             train_set.len(),
             devel_set.len(),

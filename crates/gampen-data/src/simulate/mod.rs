@@ -13,8 +13,8 @@ mod truth;
 pub use config::{Range, SimulatorConfig};
 pub use galaxy::{mix_seed, BulgeDisk, GalaxyParams, Parts, Renderer};
 pub use prepare::{
-    file_name, prepare_simulated_dataset, simulate_images, simulate_to_dir, PreparedDataset,
-    SIMULATED_BALANCE_BINS,
+    file_name, prepare_simulated_dataset, simulate_images, simulate_to_dir,
+    simulate_to_dir_with_progress, PreparedDataset, SIMULATED_BALANCE_BINS,
 };
 pub use psf::{fft_size, Convolver, PsfShape};
 pub use render::add_sersic;

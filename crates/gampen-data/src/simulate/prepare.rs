@@ -45,6 +45,17 @@ pub fn simulate_to_dir(
     config: &SimulatorConfig,
     n: usize,
 ) -> Result<Vec<Truth>, DataError> {
+    simulate_to_dir_with_progress(dir, config, n, &|| {})
+}
+
+/// [`simulate_to_dir`] calling `on_galaxy` (from any worker thread) after each galaxy is
+/// written, for progress bars.
+pub fn simulate_to_dir_with_progress(
+    dir: impl AsRef<Path>,
+    config: &SimulatorConfig,
+    n: usize,
+    on_galaxy: &(dyn Fn() + Sync),
+) -> Result<Vec<Truth>, DataError> {
     config.validate()?;
     let dir = dir.as_ref();
     let cutouts = dir.join("cutouts");
@@ -65,6 +76,7 @@ pub fn simulate_to_dir(
                     HeaderCard::text("BUNIT", "ADU", ""),
                 ];
                 write_fits(cutouts.join(&truth.file_name), &image, &cards)?;
+                on_galaxy();
                 Ok(truth)
             },
         )
