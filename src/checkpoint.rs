@@ -18,7 +18,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::Device;
 use gampen_data::LabelTransform;
@@ -197,9 +196,4 @@ pub fn load_weights(mut model: Gampen, dir: &Path) -> Result<Gampen, GampenError
         ));
     }
     Ok(model)
-}
-
-/// Number of parameters of a model (for logs).
-pub fn num_params(model: &Gampen) -> usize {
-    model.num_params()
 }

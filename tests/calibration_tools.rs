@@ -5,20 +5,9 @@ use gampen::calibration::{coverage, CalibrationScale};
 use gampen::posterior::Identity;
 use gampen::stability::rotation_stability;
 use gampen::tune::search_dropout;
-use gampen::{BackboneSpec, GampenConfig, PosteriorOptions};
-use gampen_backbone::VggVariant;
+use gampen::PosteriorOptions;
 
-fn tiny() -> GampenConfig {
-    GampenConfig::new(40, 1, vec!["a".into(), "b".into()])
-        .with_stn_channels([4, 4])
-        .with_backbone(BackboneSpec::Vgg {
-            variant: VggVariant::Vgg11,
-            width: 0.0625,
-            batch_norm: false,
-            hidden: vec![16, 16],
-        })
-        .with_dropout(0.2)
-}
+mod common;
 
 fn images(device: &Device) -> Tensor<4> {
     let data: Vec<f32> = (0..6 * 40 * 40)
@@ -31,7 +20,10 @@ fn images(device: &Device) -> Tensor<4> {
 fn rotation_report_and_dropout_search_run_on_a_model() {
     let device = Device::flex();
     device.seed(3);
-    let model = tiny().init(&device).unwrap();
+    let model = common::tiny_config()
+        .with_dropout(0.2)
+        .init(&device)
+        .unwrap();
     let options = PosteriorOptions::new()
         .with_passes(8)
         .with_samples_per_pass(4);

@@ -3,20 +3,10 @@
 use burn::tensor::Device;
 use gampen::data::InMemorySet;
 use gampen::train::{train, TrainConfig};
-use gampen::{BackboneSpec, GampenConfig, GampenError};
-use gampen_backbone::VggVariant;
+use gampen::GampenError;
 
-fn tiny_config() -> GampenConfig {
-    GampenConfig::new(40, 1, vec!["a".into(), "b".into()])
-        .with_stn_channels([4, 4])
-        .with_backbone(BackboneSpec::Vgg {
-            variant: VggVariant::Vgg11,
-            width: 0.0625,
-            batch_norm: false,
-            hidden: vec![16, 16],
-        })
-        .with_dropout(0.1)
-}
+mod common;
+use common::tiny_config;
 
 fn data(count: usize, poison: bool) -> InMemorySet {
     let per = 40 * 40;

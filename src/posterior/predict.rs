@@ -120,21 +120,21 @@ impl Gampen {
         for start in (0..b).step_by(per_chunk) {
             let g = per_chunk.min(b - start);
             let chunk = images.clone().narrow(0, start, g);
-            out.extend(self_samples(&model, &loss, chunk, g, n, options)?);
+            out.extend(chunk_samples(&model, &loss, chunk, n, options)?);
         }
         Ok(out)
     }
 }
 
 /// Samples of one chunk of `b` galaxies: the deterministic prefix once, then the passes.
-fn self_samples(
+fn chunk_samples(
     model: &Gampen,
     loss: &gampen_loss::GaussianLoss,
     images: Tensor<4>,
-    b: usize,
     n: usize,
     options: &PosteriorOptions,
 ) -> Result<Vec<Vec<Vec<f64>>>, GampenError> {
+    let b = images.dims()[0];
     let k = options.samples_per_pass;
     let stem = model.deterministic(images);
     let chunk = (options.max_rows / b).clamp(1, options.passes);
