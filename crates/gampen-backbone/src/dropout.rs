@@ -5,6 +5,7 @@ use burn::module::Module;
 use burn::tensor::{Distribution, Tensor};
 
 use crate::error::{check_prob, BackboneError};
+use crate::mask::host_mask;
 
 /// Configuration of a [`McDropout`] layer.
 #[derive(Config, Debug)]
@@ -57,8 +58,13 @@ impl McDropout {
             return x;
         }
         let keep = 1.0 - self.prob;
-        let mask = x.random_like(Distribution::Bernoulli(keep));
-        x * mask / keep
+        match host_mask(&x, keep) {
+            Some(scaled) => x * scaled,
+            None => {
+                let mask = x.random_like(Distribution::Bernoulli(keep));
+                x * mask / keep
+            }
+        }
     }
 
     /// Changes the dropout probability (e.g. the MC rate at inference).

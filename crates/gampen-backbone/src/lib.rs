@@ -16,6 +16,7 @@ mod dropout;
 mod error;
 mod gamornet;
 mod lrn;
+mod mask;
 mod vgg;
 
 #[cfg(test)]
