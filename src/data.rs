@@ -2,6 +2,7 @@
 //! scaled targets.
 
 use burn::tensor::{Device, Tensor, TensorData};
+use gampen_data::simulate::mix_seed;
 use gampen_data::GalaxyDataset;
 use rand::SeedableRng;
 
@@ -141,7 +142,7 @@ impl GalaxySet for InMemorySet {
                 Some(seed) => {
                     // A cheap per-sample hash: the augmentation of galaxy i in a batch depends
                     // only on (seed, position), so runs are reproducible.
-                    let h = splitmix(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    let h = mix_seed(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15), 0);
                     for ch in 0..c {
                         let band = &src[ch * s * s..(ch + 1) * s * s];
                         for y in 0..s {
@@ -177,13 +178,6 @@ impl GalaxySet for InMemorySet {
             .map(|&v| v as f64)
             .collect()
     }
-}
-
-pub(crate) fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
 }
 
 impl GalaxySet for gampen_data::GalaxyDataset {

@@ -17,10 +17,11 @@ use serde::{Deserialize, Serialize};
 use super::config::TrainConfig;
 use super::metrics::{EpochMetrics, ErrorAccumulator, Evaluation};
 use crate::checkpoint::{self, files, write_atomic};
-use crate::data::{splitmix, GalaxySet};
+use crate::data::GalaxySet;
 use crate::error::GampenError;
 use crate::model::Gampen;
 use crate::posterior::{Identity, LabelInverse};
+use gampen_data::simulate::mix_seed;
 
 /// What a training run did.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -136,10 +137,11 @@ pub fn train(
         let started = Instant::now();
         // Seeding per epoch makes a resumed run draw the same dropout masks and shuffles as
         // an uninterrupted one.
-        autodiff.seed(splitmix(config.seed ^ (epoch as u64) << 32));
+        autodiff.seed(mix_seed(config.seed ^ (epoch as u64) << 32, 0));
         let mut order: Vec<usize> = (0..train.len()).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(splitmix(
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(mix_seed(
             config.seed + epoch as u64,
+            0,
         )));
 
         let bar = progress_bar(config.progress, batches as u64, epoch, config.epochs);
@@ -148,7 +150,7 @@ pub fn train(
         for (b, idx) in order.chunks(config.batch_size).enumerate() {
             let seed = config
                 .augment
-                .then(|| splitmix(config.seed ^ ((epoch as u64) << 40) ^ b as u64));
+                .then(|| mix_seed(config.seed ^ ((epoch as u64) << 40) ^ b as u64, 0));
             let (images, targets) = train.batch(idx, seed, &autodiff)?;
             model.check_input(images.dims())?;
             let outputs = model.forward(images);

@@ -20,7 +20,9 @@ const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 /// Elements per rayon task: large enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 1 << 15;
 
-/// SplitMix64's output function: a bijective mix of all 64 bits.
+/// SplitMix64's output function: a bijective mix of all 64 bits. Its twin is
+/// `gampen_data::simulate::mix_seed` (`mix(seed + (index + 1) * GOLDEN)`); this crate does not
+/// depend on gampen-data, and a dependency for eight lines would cost more than the copy.
 #[inline]
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
