@@ -137,3 +137,39 @@ fn checkpoint_with_another_config_is_refused() {
     let err = gampen::checkpoint::load(&dir.path().join("nothing-here"), &device).unwrap_err();
     assert!(err.to_string().contains("nothing-here"), "{err}");
 }
+
+#[test]
+fn warmup_epochs_are_flagged_never_best_and_resume_across_the_switch() {
+    #[allow(deprecated)]
+    let device = Device::ndarray();
+    let set = data(24, false);
+    let warm = |epochs| options(epochs).with_warmup_epochs(1);
+
+    device.seed(9);
+    let straight = tempfile::tempdir().unwrap();
+    let model = tiny_config().init(&device).unwrap();
+    let (_, full) = train(model, &set, &set, None, &warm(3), straight.path(), &device).unwrap();
+    let flags: Vec<bool> = full.history.iter().map(|m| m.warmup).collect();
+    assert_eq!(flags, [true, false, false]);
+    assert!(!full.history[0].best);
+    assert!(full.best_epoch >= 2, "{full:?}");
+
+    // Interrupted after the first likelihood epoch, then resumed.
+    device.seed(9);
+    let resumed = tempfile::tempdir().unwrap();
+    let model = tiny_config().init(&device).unwrap();
+    train(model, &set, &set, None, &warm(2), resumed.path(), &device).unwrap();
+    let model = tiny_config().init(&device).unwrap();
+    let (_, rest) = train(model, &set, &set, None, &warm(3), resumed.path(), &device).unwrap();
+    let (a, b) = (&full.history[2], &rest.history[2]);
+    assert!(!b.warmup);
+    assert!((a.train_loss - b.train_loss).abs() < 1e-4 * a.train_loss.abs().max(1.0));
+    assert!((a.devel_loss - b.devel_loss).abs() < 1e-4 * a.devel_loss.abs().max(1.0));
+
+    // A warm-up as long as the run would leave the covariance untrained.
+    let model = tiny_config().init(&device).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = options(2).with_warmup_epochs(2);
+    let err = train(model, &set, &set, None, &config, dir.path(), &device).unwrap_err();
+    assert!(err.to_string().contains("`warmup_epochs` (2)"), "{err}");
+}

@@ -108,6 +108,17 @@ pub struct TrainConfig {
     /// the occasional huge step when a predicted variance collapses early in training.
     #[config(default = "None")]
     pub clip_grad_norm: Option<f64>,
+    /// Epochs at the start that fit only the predicted means, with mean squared error, before
+    /// the model's own likelihood takes over (0: none; must be below `epochs`).
+    ///
+    /// With a Gaussian likelihood the gradient on a mean is scaled by the inverse of the
+    /// predicted (co)variance, so a network that first explains a hard parameter (B/T) with a
+    /// large variance then learns its mean slowly or not at all (Seitzer et al. 2022, "On the
+    /// pitfalls of heteroscedastic uncertainty estimation"). Fitting the means first avoids
+    /// that. The covariance outputs get no gradient during the warm-up, and warm-up epochs
+    /// are never picked as the best epoch, since their covariance is untrained.
+    #[config(default = 0)]
+    pub warmup_epochs: usize,
     /// Seed of shuffling, augmentation and dropout masks. Weight initialisation happens
     /// before training: seed the device (`device.seed(..)`) before building the model.
     #[config(default = 0)]

@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,
-    /// Mean training loss over the epoch's batches.
+    /// Mean training loss over the epoch's batches (mean squared error of the means in a
+    /// warm-up epoch).
     pub train_loss: f64,
+    /// Whether this was a warm-up epoch that fitted only the means
+    /// ([`TrainConfig::warmup_epochs`](crate::train::TrainConfig::warmup_epochs)).
+    #[serde(default)]
+    pub warmup: bool,
     /// Mean devel loss per galaxy.
     pub devel_loss: f64,
     /// Devel mean absolute error of the predicted mean, per parameter, in original units.

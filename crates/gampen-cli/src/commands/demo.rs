@@ -31,6 +31,10 @@ pub struct Args {
     /// Training epochs.
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
+    /// Epochs that fit only the means before the covariance likelihood (see `gampen train
+    /// --warmup-epochs`).
+    #[arg(long, default_value_t = 3)]
+    pub warmup_epochs: usize,
     /// Monte-Carlo dropout passes per test galaxy.
     #[arg(long, default_value_t = 50)]
     pub passes: usize,
@@ -88,6 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         no_augment: false,
         clip_grad_norm: Some(1.0),
+        warmup_epochs: args.warmup_epochs,
         from: None,
         freeze_stn: false,
         freeze_backbone: false,

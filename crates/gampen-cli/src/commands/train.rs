@@ -160,6 +160,10 @@ pub struct Args {
     /// Clip each parameter's gradient to this L2 norm.
     #[arg(long)]
     pub clip_grad_norm: Option<f64>,
+    /// Fit only the means (mean squared error) for this many epochs before the likelihood
+    /// takes over; helps a Gaussian head learn hard parameters such as B/T.
+    #[arg(long, default_value_t = 0)]
+    pub warmup_epochs: usize,
     /// Start from this checkpoint (or run directory) instead of random weights.
     #[arg(long)]
     pub from: Option<PathBuf>,
@@ -289,6 +293,7 @@ pub fn execute(args: &Args) -> Result<Outcome> {
         .with_lr(lr)
         .with_optimizer(optimizer)
         .with_clip_grad_norm(args.clip_grad_norm)
+        .with_warmup_epochs(args.warmup_epochs)
         .with_seed(args.seed)
         .with_patience(args.patience)
         .with_augment(!args.no_augment)
