@@ -7,6 +7,8 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 
+use super::objective::MeanLoss;
+
 /// The optimiser and its hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum OptimizerKind {
@@ -119,6 +121,10 @@ pub struct TrainConfig {
     /// are never picked as the best epoch, since their covariance is untrained.
     #[config(default = 0)]
     pub warmup_epochs: usize,
+    /// How the means are fitted after the warm-up: by the model's likelihood (GaMPEN), or by
+    /// squared error with the likelihood training only the covariance (see [`MeanLoss`]).
+    #[config(default = "MeanLoss::Likelihood")]
+    pub mean_loss: MeanLoss,
     /// Seed of shuffling, augmentation and dropout masks. Weight initialisation happens
     /// before training: seed the device (`device.seed(..)`) before building the model.
     #[config(default = 0)]

@@ -2,8 +2,10 @@
 
 mod config;
 mod metrics;
+mod objective;
 mod trainer;
 
 pub use config::{OptimizerKind, TrainConfig};
 pub use metrics::{EpochMetrics, Evaluation};
+pub use objective::MeanLoss;
 pub use trainer::{evaluate, train, TrainReport};

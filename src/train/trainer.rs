@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
 use super::metrics::{EpochMetrics, ErrorAccumulator, Evaluation};
+use super::objective::Objective;
 use crate::checkpoint::{self, files, write_atomic};
 use crate::data::GalaxySet;
 use crate::error::GampenError;
 use crate::model::Gampen;
 use crate::posterior::{Identity, LabelInverse};
 use gampen_data::simulate::mix_seed;
-use gampen_loss::{GaussianLoss, GaussianLossConfig, LossError, LossKind};
 
 /// What a training run did.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -163,7 +163,12 @@ pub fn train(
             let (images, targets) = train.batch(idx, seed, &autodiff)?;
             model.check_input(images.dims())?;
             let outputs = model.forward(images);
-            let loss = batch_loss(&loss_fn, warmup, outputs.clone(), targets.clone())?;
+            let objective = if warmup {
+                Objective::Warmup
+            } else {
+                Objective::Train(config.mean_loss)
+            };
+            let loss = objective.loss(&loss_fn, outputs.clone(), targets.clone())?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 bar.abandon();
@@ -278,35 +283,6 @@ pub fn train(
     ))
 }
 
-/// The loss a training batch is scored with: `loss_fn` (the model's likelihood), or in a
-/// warm-up epoch the mean squared error of the means alone, so that the covariance outputs
-/// get no gradient.
-///
-/// # Shapes
-///
-/// - outputs: `[B, loss_fn.num_outputs()]`
-/// - targets: `[B, n]`
-/// - output: `[1]`
-fn batch_loss(
-    loss_fn: &GaussianLoss,
-    warmup: bool,
-    outputs: Tensor<2>,
-    targets: Tensor<2>,
-) -> Result<Tensor<1>, LossError> {
-    if !warmup {
-        return loss_fn.forward(outputs, targets);
-    }
-    let n = loss_fn.n;
-    let width = outputs.dims()[1];
-    if width != loss_fn.num_outputs() {
-        // Let the model's loss report the mismatch in its own terms.
-        return loss_fn.forward(outputs, targets);
-    }
-    let mse = GaussianLossConfig::new(n).with_kind(LossKind::Mse).init();
-    // The first n outputs are the means for every loss kind.
-    mse.forward(outputs.narrow(1, 0, n), targets)
-}
-
 /// Mean loss per galaxy and errors (original units) of `model` on `set`, without dropout.
 pub fn evaluate(
     model: &Gampen,
@@ -417,48 +393,4 @@ fn fmt_list(v: &[f64]) -> String {
         .map(|x| format!("{x:.4}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn warmup_scores_the_means_only() {
-        #[allow(deprecated)]
-        let device = Device::ndarray().autodiff();
-        let loss_fn = GaussianLossConfig::new(2).init(); // mu (2), log-diagonal (2), lower (1)
-        let values = [[0.5, -1.0, 0.3, -0.2, 0.7], [2.0, 0.0, -0.5, 0.1, -0.4]];
-        let targets = Tensor::<2>::from_floats([[1.0, 0.0], [1.5, 0.5]], &device);
-        let outputs = Tensor::<2>::from_floats(values, &device).require_grad();
-
-        let loss = batch_loss(&loss_fn, true, outputs.clone(), targets.clone()).unwrap();
-        let value = loss.clone().into_scalar::<f32>();
-        // Per galaxy: mean of the squared residuals of the two means; then the batch mean.
-        let expected = ((0.25 + 1.0) / 2.0 + (0.25 + 0.25) / 2.0) / 2.0;
-        assert!((value - expected).abs() < 1e-6, "{value} vs {expected}");
-        let grad: Vec<f32> = outputs
-            .grad(&loss.backward())
-            .unwrap()
-            .into_data()
-            .to_vec()
-            .unwrap();
-        // d/dmu = 2 (mu - y) / (n B); the covariance columns get nothing.
-        let expected_grad = [-0.25, -0.5, 0.0, 0.0, 0.0, 0.25, -0.25, 0.0, 0.0, 0.0];
-        for (g, e) in grad.iter().zip(expected_grad) {
-            assert!((g - e).abs() < 1e-6, "{grad:?}");
-        }
-
-        // After the warm-up the model's own likelihood is used.
-        let nll = batch_loss(&loss_fn, false, outputs.clone(), targets.clone()).unwrap();
-        let direct = loss_fn.forward(outputs.clone(), targets.clone()).unwrap();
-        assert_eq!(nll.into_scalar::<f32>(), direct.into_scalar::<f32>());
-
-        // A head of the wrong width is the model loss's error, not a slicing panic.
-        let narrow = Tensor::<2>::zeros([2, 2], &device);
-        assert!(matches!(
-            batch_loss(&loss_fn, true, narrow, targets),
-            Err(LossError::WrongWidth { expected: 5, got: 2, .. })
-        ));
-    }
 }

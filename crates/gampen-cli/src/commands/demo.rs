@@ -18,7 +18,7 @@ use crate::labels::ScalingArg;
 ///
 /// Simulates 64x64 galaxies (default simulator), trains the small preset on bt, r_e and
 /// total_flux (logit/ln/ln, standard scaling; Adam, lr 1e-3, gradient clipping 1.0, batch
-/// 32), predicts Monte-Carlo-dropout posteriors for the held-out test split, prints errors
+/// 32, means fitted by squared error: `--mean-loss mse`), predicts Monte-Carlo-dropout posteriors for the held-out test split, prints errors
 /// and coverage, and writes plots into --out.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -33,8 +33,11 @@ pub struct Args {
     pub epochs: usize,
     /// Epochs that fit only the means before the covariance likelihood (see `gampen train
     /// --warmup-epochs`).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 0)]
     pub warmup_epochs: usize,
+    /// How the means are fitted (see `gampen train --mean-loss`).
+    #[arg(long, value_enum, default_value_t = train::MeanLossArg::Mse)]
+    pub mean_loss: train::MeanLossArg,
     /// Monte-Carlo dropout passes per test galaxy.
     #[arg(long, default_value_t = 50)]
     pub passes: usize,
@@ -93,6 +96,7 @@ pub fn run(args: Args) -> Result<()> {
         no_augment: false,
         clip_grad_norm: Some(1.0),
         warmup_epochs: args.warmup_epochs,
+        mean_loss: args.mean_loss,
         from: None,
         freeze_stn: false,
         freeze_backbone: false,

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use gampen::checkpoint;
 use gampen::gampen_loss::{CovarianceParam, LossKind};
 use gampen::gampen_stn::StnHead;
-use gampen::train::{train, OptimizerKind, TrainConfig, TrainReport};
+use gampen::train::{train, MeanLoss, OptimizerKind, TrainConfig, TrainReport};
 use gampen::{Gampen, GampenConfig};
 use gampen_data::{DatasetOptions, GalaxyDataset, LabelTransform};
 
@@ -81,6 +81,25 @@ pub enum OptimizerArg {
     Sgd,
     /// Adam.
     Adam,
+}
+
+/// `--mean-loss`.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MeanLossArg {
+    /// The likelihood fits means and covariance together (GaMPEN's).
+    #[default]
+    Likelihood,
+    /// Squared error fits the means, the likelihood the covariance around them.
+    Mse,
+}
+
+impl From<MeanLossArg> for MeanLoss {
+    fn from(arg: MeanLossArg) -> Self {
+        match arg {
+            MeanLossArg::Likelihood => MeanLoss::Likelihood,
+            MeanLossArg::Mse => MeanLoss::SquaredError,
+        }
+    }
 }
 
 /// Options of `gampen train`.
@@ -164,6 +183,10 @@ pub struct Args {
     /// takes over; helps a Gaussian head learn hard parameters such as B/T.
     #[arg(long, default_value_t = 0)]
     pub warmup_epochs: usize,
+    /// How the means are fitted: by the likelihood (GaMPEN), or by squared error with the
+    /// likelihood training only the covariance (Stirn et al. 2023).
+    #[arg(long, value_enum, default_value_t = MeanLossArg::Likelihood)]
+    pub mean_loss: MeanLossArg,
     /// Start from this checkpoint (or run directory) instead of random weights.
     #[arg(long)]
     pub from: Option<PathBuf>,
@@ -294,6 +317,7 @@ pub fn execute(args: &Args) -> Result<Outcome> {
         .with_optimizer(optimizer)
         .with_clip_grad_norm(args.clip_grad_norm)
         .with_warmup_epochs(args.warmup_epochs)
+        .with_mean_loss(args.mean_loss.into())
         .with_seed(args.seed)
         .with_patience(args.patience)
         .with_augment(!args.no_augment)

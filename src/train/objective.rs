@@ -1,0 +1,167 @@
+//! What a training batch is scored with: the model's likelihood, the faithful split of it, or
+//! the warm-up's squared error of the means.
+
+use burn::tensor::Tensor;
+use gampen_loss::{GaussianLoss, GaussianLossConfig, LossError, LossKind};
+use serde::{Deserialize, Serialize};
+
+/// How the predicted means are fitted during training.
+///
+/// With a Gaussian likelihood the gradient on each mean is `Sigma^-1 (y - mu)`: parameters the
+/// network predicts tightly (flux) get a weight of `1 / sigma^2` that dwarfs the one of a hard
+/// parameter (B/T), whose mean then stops improving or drifts back to the sample average while
+/// the shared features serve the easy ones (Seitzer et al. 2022, "On the pitfalls of
+/// heteroscedastic uncertainty estimation"). [`MeanLoss::SquaredError`] is the remedy of
+/// Stirn et al. 2023 ("Faithful heteroscedastic regression with neural networks"): the means
+/// are fitted by squared error, the likelihood trains the covariance around them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MeanLoss {
+    /// The model's likelihood trains the means and the covariance together (GaMPEN's choice).
+    #[default]
+    Likelihood,
+    /// `0.5 |y - mu|^2 + NLL(y; stop_gradient(mu), Sigma)`: the means get exactly the squared
+    /// error's gradient, the covariance exactly the likelihood's for the current means.
+    SquaredError,
+}
+
+/// The objective of one training batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Objective {
+    /// A warm-up epoch: mean squared error of the means only; the covariance outputs get no
+    /// gradient.
+    Warmup,
+    /// After the warm-up.
+    Train(MeanLoss),
+}
+
+impl Objective {
+    /// The batch-mean loss of `outputs` (laid out as `loss_fn` expects) against `targets`.
+    ///
+    /// # Shapes
+    ///
+    /// - outputs: `[B, loss_fn.num_outputs()]`
+    /// - targets: `[B, n]`
+    /// - output: `[1]`
+    ///
+    /// # Errors
+    ///
+    /// `loss_fn`'s errors, in its terms, for outputs or targets of the wrong shape.
+    pub(crate) fn loss(
+        self,
+        loss_fn: &GaussianLoss,
+        outputs: Tensor<2>,
+        targets: Tensor<2>,
+    ) -> Result<Tensor<1>, LossError> {
+        let (n, width) = (loss_fn.n, outputs.dims()[1]);
+        if matches!(self, Self::Train(MeanLoss::Likelihood))
+            || loss_fn.kind == LossKind::Mse
+            || width != loss_fn.num_outputs()
+        {
+            // A squared-error head, or a width the loss will report as an error.
+            return loss_fn.forward(outputs, targets);
+        }
+        let squared = GaussianLossConfig::new(n).with_kind(LossKind::Mse).init();
+        // The first n outputs are the means for every loss kind.
+        let means = outputs.clone().narrow(1, 0, n);
+        match self {
+            Self::Warmup => squared.forward(means, targets),
+            _ => {
+                // `squared` averages over the n parameters; 0.5 |y - mu|^2 sums them.
+                let fit = squared
+                    .forward(means.clone(), targets.clone())?
+                    .mul_scalar(0.5 * n as f64);
+                let rest = outputs.narrow(1, n, width - n);
+                let detached = Tensor::cat(vec![means.detach(), rest], 1);
+                Ok(fit + loss_fn.forward(detached, targets)?)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    const OUTPUTS: [[f32; 5]; 2] = [[0.5, -1.0, 0.3, -0.2, 0.7], [2.0, 0.0, -0.5, 0.1, -0.4]];
+    const TARGETS: [[f32; 2]; 2] = [[1.0, 0.0], [1.5, 0.5]];
+
+    /// The loss value and its gradient with respect to the outputs.
+    fn value_and_grad(objective: Objective, loss_fn: &GaussianLoss) -> (f32, Vec<f32>) {
+        #[allow(deprecated)]
+        let device = Device::ndarray().autodiff();
+        let outputs = Tensor::<2>::from_floats(OUTPUTS, &device).require_grad();
+        let targets = Tensor::<2>::from_floats(TARGETS, &device);
+        let loss = objective.loss(loss_fn, outputs.clone(), targets).unwrap();
+        let grad = outputs.grad(&loss.backward()).unwrap();
+        (
+            loss.into_scalar::<f32>(),
+            grad.into_data().try_to_vec::<f32>().unwrap(),
+        )
+    }
+
+    fn assert_all_close(got: &[f32], expected: &[f32], what: &str) {
+        for (g, e) in got.iter().zip(expected) {
+            assert!((g - e).abs() < 1e-5, "{what}: {got:?} vs {expected:?}");
+        }
+    }
+
+    #[test]
+    fn warmup_scores_the_means_only() {
+        let loss_fn = GaussianLossConfig::new(2).init(); // mu (2), log-diagonal (2), lower (1)
+        let (value, grad) = value_and_grad(Objective::Warmup, &loss_fn);
+        // Per galaxy: mean of the squared residuals of the two means; then the batch mean.
+        let expected = ((0.25 + 1.0) / 2.0 + (0.25 + 0.25) / 2.0) / 2.0;
+        assert!((value - expected).abs() < 1e-6, "{value} vs {expected}");
+        // d/dmu = 2 (mu - y) / (n B); the covariance columns get nothing.
+        let expected_grad = [-0.25, -0.5, 0.0, 0.0, 0.0, 0.25, -0.25, 0.0, 0.0, 0.0];
+        assert_all_close(&grad, &expected_grad, "warm-up gradient");
+    }
+
+    #[test]
+    fn squared_error_means_split_the_gradient() {
+        let loss_fn = GaussianLossConfig::new(2).init();
+        let (nll, nll_grad) = value_and_grad(Objective::Train(MeanLoss::Likelihood), &loss_fn);
+        let (value, grad) = value_and_grad(Objective::Train(MeanLoss::SquaredError), &loss_fn);
+        // Value: the likelihood plus 0.5 |y - mu|^2 averaged over the batch.
+        let half_sq = (0.5 * (0.25 + 1.0) + 0.5 * (0.25 + 0.25)) / 2.0;
+        assert!(
+            (value - (nll + half_sq)).abs() < 1e-5,
+            "{value} vs {nll} + {half_sq}"
+        );
+        // Means: (mu - y) / B, whatever the covariance; covariance: the likelihood's gradient.
+        for g in 0..2 {
+            let row = &grad[g * 5..g * 5 + 5];
+            let expected_mu: Vec<f32> = (0..2)
+                .map(|p| (OUTPUTS[g][p] - TARGETS[g][p]) / 2.0)
+                .collect();
+            assert_all_close(&row[..2], &expected_mu, "mean gradient");
+            assert_all_close(
+                &row[2..],
+                &nll_grad[g * 5 + 2..g * 5 + 5],
+                "covariance gradient",
+            );
+        }
+        // The likelihood's own mean gradient differs (it is scaled by Sigma^-1).
+        assert!((nll_grad[0] - grad[0]).abs() > 1e-3, "{nll_grad:?}");
+    }
+
+    #[test]
+    fn wrong_widths_are_the_losses_errors() {
+        #[allow(deprecated)]
+        let device = Device::ndarray();
+        let loss_fn = GaussianLossConfig::new(2).init();
+        for objective in [Objective::Warmup, Objective::Train(MeanLoss::SquaredError)] {
+            let narrow = Tensor::<2>::zeros([2, 2], &device);
+            let targets = Tensor::<2>::zeros([2, 2], &device);
+            assert!(matches!(
+                objective.loss(&loss_fn, narrow, targets),
+                Err(LossError::WrongWidth {
+                    expected: 5,
+                    got: 2,
+                    ..
+                })
+            ));
+        }
+    }
+}
