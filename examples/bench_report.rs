@@ -3,7 +3,7 @@
 //! comparison with PyTorch (see `docs/performance.md`).
 //!
 //! ```text
-//! cargo build --example bench_report          # dev profile: dependencies at opt-level 3
+//! cargo build --workspace --examples          # dev profile: dependencies built as for release
 //! target/debug/examples/bench_report flex                 # the CPU set
 //! target/debug/examples/bench_report wgpu --set gpu       # the GPU set
 //! target/debug/examples/bench_report flex --workloads vgg16_forward:16:96,posterior_gampen_small:16:64

@@ -63,7 +63,7 @@ impl InMemorySet {
         num_params: usize,
     ) -> Result<Self, GampenError> {
         let per = channels * size * size;
-        if per == 0 || num_params == 0 || images.len() % per != 0 {
+        if per == 0 || num_params == 0 || !images.len().is_multiple_of(per) {
             return Err(GampenError::Shape(format!(
                 "{} image values are not a whole number of {channels}x{size}x{size} cutouts",
                 images.len()
