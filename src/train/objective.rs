@@ -13,7 +13,13 @@ use serde::{Deserialize, Serialize};
 /// the shared features serve the easy ones (Seitzer et al. 2022, "On the pitfalls of
 /// heteroscedastic uncertainty estimation"). [`MeanLoss::SquaredError`] is the remedy of
 /// Stirn et al. 2023 ("Faithful heteroscedastic regression with neural networks"): the means
-/// are fitted by squared error, the likelihood trains the covariance around them.
+/// are fitted by squared error, the likelihood trains the covariance around them. Unlike
+/// their version, the shared features still receive the likelihood's gradient through the
+/// covariance outputs: stopping it with the last layer alone as the covariance model gave
+/// over-wide intervals (docs/training.md, "Fitting the means").
+///
+/// The training loss logged with [`MeanLoss::SquaredError`] includes the squared-error term;
+/// the devel loss, which picks the best epoch, is the likelihood alone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MeanLoss {
     /// The model's likelihood trains the means and the covariance together (GaMPEN's choice).

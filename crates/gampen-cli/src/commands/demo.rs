@@ -18,8 +18,9 @@ use crate::labels::ScalingArg;
 ///
 /// Simulates 64x64 galaxies (default simulator), trains the small preset on bt, r_e and
 /// total_flux (logit/ln/ln, standard scaling; Adam, lr 1e-3, gradient clipping 1.0, batch
-/// 32, means fitted by squared error: `--mean-loss mse`), predicts Monte-Carlo-dropout posteriors for the held-out test split, prints errors
-/// and coverage, and writes plots into --out.
+/// 32, means fitted by squared error: `--mean-loss mse`), predicts Monte-Carlo-dropout
+/// posteriors for the held-out test split, prints errors and coverage, and writes plots
+/// into --out.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Output directory (data/, run/, predictions.csv, eval/ and the plots).

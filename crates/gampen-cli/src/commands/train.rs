@@ -184,7 +184,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub warmup_epochs: usize,
     /// How the means are fitted: by the likelihood (GaMPEN), or by squared error with the
-    /// likelihood training only the covariance (Stirn et al. 2023).
+    /// likelihood fitting the covariance around them (after Stirn et al. 2023).
     #[arg(long, value_enum, default_value_t = MeanLossArg::Likelihood)]
     pub mean_loss: MeanLossArg,
     /// Start from this checkpoint (or run directory) instead of random weights.
