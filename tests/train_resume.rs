@@ -8,6 +8,16 @@ use gampen::GampenError;
 mod common;
 use common::tiny_config;
 
+/// Burn's device seed is global to the process, and the trainer re-seeds it every epoch: the
+/// tests that compare runs number for number take turns.
+static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn seeded() -> std::sync::MutexGuard<'static, ()> {
+    SEEDED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn data(count: usize, poison: bool) -> InMemorySet {
     let per = 40 * 40;
     let images: Vec<f32> = (0..count * per)
@@ -34,6 +44,7 @@ fn options(epochs: usize) -> TrainConfig {
 
 #[test]
 fn interrupted_run_resumes_to_the_same_result() {
+    let _turn = seeded();
     // ndarray: re-seeding its RNG at every epoch reproduces the dropout masks exactly, so a
     // resumed run must match an uninterrupted one to rounding. (flex comes within ~1% only:
     // its RNG does not restart from `Device::seed` the same way.)
@@ -140,6 +151,7 @@ fn checkpoint_with_another_config_is_refused() {
 
 #[test]
 fn warmup_epochs_are_flagged_never_best_and_resume_across_the_switch() {
+    let _turn = seeded();
     #[allow(deprecated)]
     let device = Device::ndarray();
     let set = data(24, false);
@@ -172,4 +184,28 @@ fn warmup_epochs_are_flagged_never_best_and_resume_across_the_switch() {
     let config = options(2).with_warmup_epochs(2);
     let err = train(model, &set, &set, None, &config, dir.path(), &device).unwrap_err();
     assert!(err.to_string().contains("`warmup_epochs` (2)"), "{err}");
+}
+
+#[test]
+fn cosine_schedule_changes_only_later_epochs() {
+    let _turn = seeded();
+    #[allow(deprecated)]
+    let device = Device::ndarray();
+    let set = data(24, false);
+    let run = |config: TrainConfig| {
+        device.seed(9);
+        let dir = tempfile::tempdir().unwrap();
+        let model = tiny_config().init(&device).unwrap();
+        train(model, &set, &set, None, &config, dir.path(), &device)
+            .unwrap()
+            .1
+            .history
+    };
+    let constant = run(options(3));
+    let cosine = run(options(3).with_final_lr_factor(Some(0.0)));
+    // Epoch 1 trains at `lr` either way; from epoch 2 the rate is lower, so the weights, and
+    // every later loss, differ.
+    assert_eq!(constant[0].train_loss, cosine[0].train_loss);
+    assert_eq!(constant[0].devel_loss, cosine[0].devel_loss);
+    assert_ne!(constant[2].train_loss, cosine[2].train_loss);
 }

@@ -32,6 +32,18 @@ pub enum OptimizerKind {
     },
 }
 
+impl TrainConfig {
+    /// The learning rate of `epoch` (1-based), after [`final_lr_factor`](Self::final_lr_factor).
+    pub fn lr_at(&self, epoch: usize) -> f64 {
+        let Some(factor) = self.final_lr_factor else {
+            return self.lr;
+        };
+        let progress = (epoch.saturating_sub(1)) as f64 / self.epochs.max(1) as f64;
+        let min = self.lr * factor;
+        min + (self.lr - min) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+    }
+}
+
 impl OptimizerKind {
     /// GaMPEN's defaults: SGD, momentum 0.9, no Nesterov, no weight decay.
     pub fn gampen_sgd() -> Self {
@@ -103,6 +115,11 @@ pub struct TrainConfig {
     /// Learning rate (GaMPEN: 0.005).
     #[config(default = 0.005)]
     pub lr: f64,
+    /// Cosine decay of the learning rate over the run, per epoch: epoch `e` (1-based) of `E`
+    /// trains at `lr_min + (lr - lr_min) (1 + cos(pi (e - 1) / E)) / 2`, where
+    /// `lr_min = lr * final_lr_factor`. `None` keeps `lr` constant (GaMPEN).
+    #[config(default = "None")]
+    pub final_lr_factor: Option<f64>,
     /// Optimiser.
     #[config(default = "OptimizerKind::gampen_sgd()")]
     pub optimizer: OptimizerKind,
@@ -150,4 +167,23 @@ pub struct TrainConfig {
     /// Keep this many most recent epoch checkpoints besides the best one.
     #[config(default = 2)]
     pub keep_last: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_decay_runs_from_lr_towards_the_floor() {
+        let constant = TrainConfig::new().with_lr(0.01).with_epochs(4);
+        assert!((1..=4).all(|e| constant.lr_at(e) == 0.01));
+
+        let cosine = constant.with_final_lr_factor(Some(0.1));
+        let lrs: Vec<f64> = (1..=4).map(|e| cosine.lr_at(e)).collect();
+        // (1 + cos(pi k / 4)) / 2 for k = 0..3, between 0.001 and 0.01.
+        let expected = [0.01, 0.008682, 0.0055, 0.002318];
+        for (got, want) in lrs.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{lrs:?}");
+        }
+    }
 }

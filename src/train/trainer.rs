@@ -183,7 +183,7 @@ pub fn train(
                 });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.lr, model, grads);
+            model = optim.step(config.lr_at(epoch), model, grads);
             loss_sum += value;
             accumulate(&mut train_err, outputs.inner(), targets.inner(), n, inverse)?;
             bar.inc(1);

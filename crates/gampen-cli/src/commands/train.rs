@@ -155,6 +155,10 @@ pub struct Args {
     /// Learning rate [default: 0.005 for sgd, 0.001 for adam].
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Decay the learning rate along a cosine to this fraction of --lr by the last epoch
+    /// [default: constant].
+    #[arg(long)]
+    pub final_lr_factor: Option<f64>,
     /// Optimiser.
     #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
     pub optimizer: OptimizerArg,
@@ -314,6 +318,7 @@ pub fn execute(args: &Args) -> Result<Outcome> {
         .with_epochs(args.epochs)
         .with_batch_size(args.batch_size)
         .with_lr(lr)
+        .with_final_lr_factor(args.final_lr_factor)
         .with_optimizer(optimizer)
         .with_clip_grad_norm(args.clip_grad_norm)
         .with_warmup_epochs(args.warmup_epochs)
