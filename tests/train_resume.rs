@@ -2,7 +2,7 @@
 
 use burn::tensor::Device;
 use gampen::data::InMemorySet;
-use gampen::train::{train, TrainConfig};
+use gampen::train::{train, EpochMetrics, TrainConfig, TrainReport};
 use gampen::GampenError;
 
 mod common;
@@ -42,6 +42,43 @@ fn options(epochs: usize) -> TrainConfig {
         .with_progress(false)
 }
 
+/// Seeds `device`, builds the tiny model and trains it on `set` in `dir`.
+fn train_tiny(
+    device: &Device,
+    seed: u64,
+    set: &InMemorySet,
+    config: &TrainConfig,
+    dir: &std::path::Path,
+) -> TrainReport {
+    device.seed(seed);
+    let model = tiny_config().init(device).unwrap();
+    train(model, set, set, None, config, dir, device).unwrap().1
+}
+
+/// Three epochs straight, and the same run stopped after two and resumed for the third from
+/// a freshly (and differently) initialised model, which the checkpoint must override.
+fn straight_and_resumed(
+    device: &Device,
+    set: &InMemorySet,
+    config: impl Fn(usize) -> TrainConfig,
+) -> (TrainReport, TrainReport) {
+    let straight = tempfile::tempdir().unwrap();
+    let full = train_tiny(device, 9, set, &config(3), straight.path());
+    let resumed = tempfile::tempdir().unwrap();
+    train_tiny(device, 9, set, &config(2), resumed.path());
+    let rest = train_tiny(device, 1234, set, &config(3), resumed.path());
+    (full, rest)
+}
+
+/// An epoch's losses agree to rounding.
+fn assert_same_losses(a: &EpochMetrics, b: &EpochMetrics) {
+    assert!(
+        (a.train_loss - b.train_loss).abs() < 1e-4 * a.train_loss.abs().max(1.0),
+        "{a:?} vs {b:?}"
+    );
+    assert!((a.devel_loss - b.devel_loss).abs() < 1e-4 * a.devel_loss.abs().max(1.0));
+}
+
 #[test]
 fn interrupted_run_resumes_to_the_same_result() {
     let _turn = seeded();
@@ -51,56 +88,11 @@ fn interrupted_run_resumes_to_the_same_result() {
     #[allow(deprecated)]
     let device = Device::ndarray();
     let set = data(24, false);
-
-    device.seed(9);
-    let straight = tempfile::tempdir().unwrap();
-    let model = tiny_config().init(&device).unwrap();
-    let (_, full) = train(
-        model,
-        &set,
-        &set,
-        None,
-        &options(3),
-        straight.path(),
-        &device,
-    )
-    .unwrap();
-
-    // The same run stopped after two epochs, then resumed for the third.
-    device.seed(9);
-    let resumed = tempfile::tempdir().unwrap();
-    let model = tiny_config().init(&device).unwrap();
-    train(
-        model,
-        &set,
-        &set,
-        None,
-        &options(2),
-        resumed.path(),
-        &device,
-    )
-    .unwrap();
-    device.seed(1234); // a resumed run must not depend on the fresh model's initialisation
-    let model = tiny_config().init(&device).unwrap();
-    let (_, rest) = train(
-        model,
-        &set,
-        &set,
-        None,
-        &options(3),
-        resumed.path(),
-        &device,
-    )
-    .unwrap();
+    let (full, rest) = straight_and_resumed(&device, &set, options);
 
     assert_eq!(rest.epochs, 3);
     assert_eq!(rest.history.len(), 3);
-    let (a, b) = (&full.history[2], &rest.history[2]);
-    assert!(
-        (a.train_loss - b.train_loss).abs() < 1e-4 * a.train_loss.abs().max(1.0),
-        "{a:?} vs {b:?}"
-    );
-    assert!((a.devel_loss - b.devel_loss).abs() < 1e-4 * a.devel_loss.abs().max(1.0));
+    assert_same_losses(&full.history[2], &rest.history[2]);
 }
 
 #[test]
@@ -155,28 +147,16 @@ fn warmup_epochs_are_flagged_never_best_and_resume_across_the_switch() {
     #[allow(deprecated)]
     let device = Device::ndarray();
     let set = data(24, false);
-    let warm = |epochs| options(epochs).with_warmup_epochs(1);
-
-    device.seed(9);
-    let straight = tempfile::tempdir().unwrap();
-    let model = tiny_config().init(&device).unwrap();
-    let (_, full) = train(model, &set, &set, None, &warm(3), straight.path(), &device).unwrap();
+    // Stopped after the first likelihood epoch, then resumed.
+    let (full, rest) = straight_and_resumed(&device, &set, |epochs| {
+        options(epochs).with_warmup_epochs(1)
+    });
     let flags: Vec<bool> = full.history.iter().map(|m| m.warmup).collect();
     assert_eq!(flags, [true, false, false]);
     assert!(!full.history[0].best);
     assert!(full.best_epoch >= 2, "{full:?}");
-
-    // Interrupted after the first likelihood epoch, then resumed.
-    device.seed(9);
-    let resumed = tempfile::tempdir().unwrap();
-    let model = tiny_config().init(&device).unwrap();
-    train(model, &set, &set, None, &warm(2), resumed.path(), &device).unwrap();
-    let model = tiny_config().init(&device).unwrap();
-    let (_, rest) = train(model, &set, &set, None, &warm(3), resumed.path(), &device).unwrap();
-    let (a, b) = (&full.history[2], &rest.history[2]);
-    assert!(!b.warmup);
-    assert!((a.train_loss - b.train_loss).abs() < 1e-4 * a.train_loss.abs().max(1.0));
-    assert!((a.devel_loss - b.devel_loss).abs() < 1e-4 * a.devel_loss.abs().max(1.0));
+    assert!(!rest.history[2].warmup);
+    assert_same_losses(&full.history[2], &rest.history[2]);
 
     // A warm-up as long as the run would leave the covariance untrained.
     let model = tiny_config().init(&device).unwrap();
@@ -193,13 +173,8 @@ fn cosine_schedule_changes_only_later_epochs() {
     let device = Device::ndarray();
     let set = data(24, false);
     let run = |config: TrainConfig| {
-        device.seed(9);
         let dir = tempfile::tempdir().unwrap();
-        let model = tiny_config().init(&device).unwrap();
-        train(model, &set, &set, None, &config, dir.path(), &device)
-            .unwrap()
-            .1
-            .history
+        train_tiny(&device, 9, &set, &config, dir.path()).history
     };
     let constant = run(options(3));
     let cosine = run(options(3).with_final_lr_factor(Some(0.0)));

@@ -32,18 +32,6 @@ pub enum OptimizerKind {
     },
 }
 
-impl TrainConfig {
-    /// The learning rate of `epoch` (1-based), after [`final_lr_factor`](Self::final_lr_factor).
-    pub fn lr_at(&self, epoch: usize) -> f64 {
-        let Some(factor) = self.final_lr_factor else {
-            return self.lr;
-        };
-        let progress = (epoch.saturating_sub(1)) as f64 / self.epochs.max(1) as f64;
-        let min = self.lr * factor;
-        min + (self.lr - min) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
-    }
-}
-
 impl OptimizerKind {
     /// GaMPEN's defaults: SGD, momentum 0.9, no Nesterov, no weight decay.
     pub fn gampen_sgd() -> Self {
@@ -167,6 +155,18 @@ pub struct TrainConfig {
     /// Keep this many most recent epoch checkpoints besides the best one.
     #[config(default = 2)]
     pub keep_last: usize,
+}
+
+impl TrainConfig {
+    /// The learning rate of `epoch` (1-based), after [`final_lr_factor`](Self::final_lr_factor).
+    pub fn lr_at(&self, epoch: usize) -> f64 {
+        let Some(factor) = self.final_lr_factor else {
+            return self.lr;
+        };
+        let progress = epoch.saturating_sub(1) as f64 / self.epochs.max(1) as f64;
+        let min = self.lr * factor;
+        min + (self.lr - min) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+    }
 }
 
 #[cfg(test)]

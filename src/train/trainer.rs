@@ -142,7 +142,13 @@ pub fn train(
 
     while state.epoch < config.epochs {
         let epoch = state.epoch + 1;
-        let warmup = epoch <= config.warmup_epochs;
+        let objective = if epoch <= config.warmup_epochs {
+            Objective::Warmup
+        } else {
+            Objective::Train(config.mean_loss)
+        };
+        let warmup = objective == Objective::Warmup;
+        let lr = config.lr_at(epoch);
         let started = Instant::now();
         // Seeding per epoch makes a resumed run draw the same dropout masks and shuffles as
         // an uninterrupted one.
@@ -163,11 +169,6 @@ pub fn train(
             let (images, targets) = train.batch(idx, seed, &autodiff)?;
             model.check_input(images.dims())?;
             let outputs = model.forward(images);
-            let objective = if warmup {
-                Objective::Warmup
-            } else {
-                Objective::Train(config.mean_loss)
-            };
             let loss = objective.loss(&loss_fn, outputs.clone(), targets.clone())?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
@@ -183,7 +184,7 @@ pub fn train(
                 });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.lr_at(epoch), model, grads);
+            model = optim.step(lr, model, grads);
             loss_sum += value;
             accumulate(&mut train_err, outputs.inner(), targets.inner(), n, inverse)?;
             bar.inc(1);
