@@ -1,9 +1,13 @@
 //! Posterior inference: Monte-Carlo dropout, sampling the predicted normals, summaries.
 
+pub mod catalogue;
+pub mod gampen_kde;
 mod labels;
 mod predict;
 mod summary;
 
 pub use labels::{Identity, LabelInverse};
 pub use predict::{GalaxyPosterior, PosteriorOptions};
-pub use summary::{kde_mode, quantile_sorted, MarginalSummary, LEVELS};
+pub use summary::{
+    kde_mode, quantile_sorted, IntervalMethod, MarginalSummary, UnknownIntervalMethod, LEVELS,
+};

@@ -1,9 +1,67 @@
 //! Summary statistics of one-dimensional posterior samples.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
+
+use super::gampen_kde::kde_windows;
 
 /// The credible levels reported for every parameter: 1, 2 and 3 sigma of a normal.
 pub const LEVELS: [f64; 3] = [0.6827, 0.9545, 0.9973];
+
+/// How a [`MarginalSummary`] defines its mode, intervals and standard deviation.
+///
+/// Text form (`Display`/`FromStr`, serde, the command line): `equal-tailed` and `gampen`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IntervalMethod {
+    /// Equal-tailed intervals (quantiles `(1 - l)/2` and `(1 + l)/2`), the mode of a binned
+    /// KDE refined by a parabola, standard deviation with `N - 1`.
+    #[default]
+    #[serde(rename = "equal-tailed")]
+    EqualTailed,
+    /// GaMPEN's `result_aggregator.py`: KDE mode on a 1000-point grid, windows grown around it
+    /// by equal grid steps until their KDE mass is nearest each level, standard deviation with
+    /// `N` (`numpy.std`). See [`super::gampen_kde`].
+    #[serde(rename = "gampen")]
+    GampenKde,
+}
+
+impl IntervalMethod {
+    /// Every method, in the order of their text forms in help texts.
+    pub const ALL: [Self; 2] = [Self::EqualTailed, Self::GampenKde];
+
+    /// The text form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EqualTailed => "equal-tailed",
+            Self::GampenKde => "gampen",
+        }
+    }
+}
+
+impl fmt::Display for IntervalMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An interval method name that is none of [`IntervalMethod::ALL`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown interval method {0:?} (expected `equal-tailed` or `gampen`)")]
+pub struct UnknownIntervalMethod(pub String);
+
+impl FromStr for IntervalMethod {
+    type Err = UnknownIntervalMethod;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "equal-tailed" | "equal_tailed" | "equaltailed" => Ok(Self::EqualTailed),
+            "gampen" | "gampen-kde" | "gampen_kde" => Ok(Self::GampenKde),
+            _ => Err(UnknownIntervalMethod(s.to_string())),
+        }
+    }
+}
 
 /// Summary of the marginal posterior of one parameter of one galaxy, in original units.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -12,11 +70,12 @@ pub struct MarginalSummary {
     pub mean: f64,
     /// Sample median.
     pub median: f64,
-    /// Mode of a Gaussian kernel density estimate (normal-reference bandwidth).
+    /// Mode of a Gaussian kernel density estimate (see [`IntervalMethod`] for which).
     pub mode: f64,
-    /// Sample standard deviation.
+    /// Sample standard deviation (`N - 1`; `N` with [`IntervalMethod::GampenKde`]).
     pub std: f64,
-    /// Equal-tailed credible intervals `(low, high)` at [`LEVELS`].
+    /// Credible intervals `(low, high)` at [`LEVELS`]: equal-tailed, or GaMPEN's mode-centred
+    /// windows (see [`IntervalMethod`]).
     pub intervals: [(f64, f64); 3],
     /// Sample skewness (Fisher-Pearson, biased).
     pub skew: f64,
@@ -25,9 +84,23 @@ pub struct MarginalSummary {
 }
 
 impl MarginalSummary {
-    /// Summarises `samples`, which is sorted in place. Non-finite samples are dropped first;
-    /// an empty (or all non-finite) input gives NaNs everywhere.
+    /// Summarises `samples` with equal-tailed intervals
+    /// ([`IntervalMethod::EqualTailed`]); `samples` is sorted in place. Non-finite samples are
+    /// dropped first; an empty (or all non-finite) input gives NaNs everywhere.
     pub fn from_samples(samples: &mut Vec<f64>) -> Self {
+        Self::from_samples_with(samples, IntervalMethod::EqualTailed)
+    }
+
+    /// Summarises `samples` with `method`; `samples` (in the order drawn) is sorted in place.
+    /// Non-finite samples are dropped first; an empty (or all non-finite) input gives NaNs
+    /// everywhere.
+    ///
+    /// With [`IntervalMethod::GampenKde`] the mode and intervals are GaMPEN's
+    /// ([`super::gampen_kde::kde_windows`], computed before sorting, on the draws in the order
+    /// given), `std` uses `N`, and skew and kurtosis are NaN when the variance is zero (as
+    /// scipy returns them; GaMPEN's KDE itself fails on such draws, here the windows have zero
+    /// width).
+    pub fn from_samples_with(samples: &mut Vec<f64>, method: IntervalMethod) -> Self {
         samples.retain(|x| x.is_finite());
         let nan = f64::NAN;
         if samples.is_empty() {
@@ -41,7 +114,63 @@ impl MarginalSummary {
                 kurtosis: nan,
             };
         }
+        let windows = match method {
+            IntervalMethod::EqualTailed => None,
+            IntervalMethod::GampenKde => Some(kde_windows(samples)),
+        };
         samples.sort_by(|a, b| a.total_cmp(b));
+        let m = Moments::of(samples);
+        let (skew, kurtosis) = m.shape();
+        let Some(w) = windows else {
+            return Self::equal_tailed(samples, &m);
+        };
+        let degenerate = m.m2 <= 0.0;
+        Self {
+            mean: m.mean,
+            median: quantile_sorted(samples, 0.5),
+            mode: w.mode,
+            std: m.m2.sqrt(),
+            intervals: w.intervals,
+            skew: if degenerate { nan } else { skew },
+            kurtosis: if degenerate { nan } else { kurtosis },
+        }
+    }
+}
+
+impl MarginalSummary {
+    /// The equal-tailed summary of sorted, finite, non-empty samples.
+    fn equal_tailed(samples: &[f64], m: &Moments) -> Self {
+        let intervals = LEVELS.map(|level| {
+            let tail = (1.0 - level) / 2.0;
+            (
+                quantile_sorted(samples, tail),
+                quantile_sorted(samples, 1.0 - tail),
+            )
+        });
+        let std = m.sample_std(samples.len());
+        let (skew, kurtosis) = m.shape();
+        Self {
+            mean: m.mean,
+            median: quantile_sorted(samples, 0.5),
+            mode: kde_mode(samples, std),
+            std,
+            intervals,
+            skew,
+            kurtosis,
+        }
+    }
+}
+
+/// Mean and central moments (divided by `N`) of finite samples.
+struct Moments {
+    mean: f64,
+    m2: f64,
+    m3: f64,
+    m4: f64,
+}
+
+impl Moments {
+    fn of(samples: &[f64]) -> Self {
         let n = samples.len() as f64;
         let mean = samples.iter().sum::<f64>() / n;
         let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
@@ -52,32 +181,33 @@ impl MarginalSummary {
             m3 += d2 * d;
             m4 += d2 * d2;
         }
-        let (m2, m3, m4) = (m2 / n, m3 / n, m4 / n);
-        let std = if samples.len() > 1 {
-            (m2 * n / (n - 1.0)).sqrt()
-        } else {
-            0.0
-        };
-        let (skew, kurtosis) = if m2 > 0.0 {
-            (m3 / m2.powf(1.5), m4 / (m2 * m2) - 3.0)
-        } else {
-            (0.0, 0.0)
-        };
-        let intervals = LEVELS.map(|level| {
-            let tail = (1.0 - level) / 2.0;
-            (
-                quantile_sorted(samples, tail),
-                quantile_sorted(samples, 1.0 - tail),
-            )
-        });
         Self {
             mean,
-            median: quantile_sorted(samples, 0.5),
-            mode: kde_mode(samples, std),
-            std,
-            intervals,
-            skew,
-            kurtosis,
+            m2: m2 / n,
+            m3: m3 / n,
+            m4: m4 / n,
+        }
+    }
+
+    /// Standard deviation with `N - 1` (0 for a single sample).
+    fn sample_std(&self, len: usize) -> f64 {
+        if len > 1 {
+            let n = len as f64;
+            (self.m2 * n / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        }
+    }
+
+    /// Biased skewness and excess kurtosis; 0 for zero variance.
+    fn shape(&self) -> (f64, f64) {
+        if self.m2 > 0.0 {
+            (
+                self.m3 / self.m2.powf(1.5),
+                self.m4 / (self.m2 * self.m2) - 3.0,
+            )
+        } else {
+            (0.0, 0.0)
         }
     }
 }
@@ -212,5 +342,89 @@ mod tests {
         assert!(m.mean.is_nan());
         let m = MarginalSummary::from_samples(&mut vec![f64::NAN, 3.0, 3.0, 3.0]);
         assert_eq!((m.mean, m.median, m.mode, m.std), (3.0, 3.0, 3.0, 0.0));
+    }
+
+    #[test]
+    fn gampen_method_matches_scipy_reference() {
+        #[derive(serde::Deserialize)]
+        struct Case {
+            name: String,
+            draws: Vec<String>,
+            mode: f64,
+            intervals: Vec<[f64; 2]>,
+            mean: f64,
+            median: f64,
+            std: f64,
+            skew: f64,
+            kurtosis: f64,
+        }
+        #[derive(serde::Deserialize)]
+        struct Fixture {
+            cases: Vec<Case>,
+        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/gampen_summary.json");
+        let text = std::fs::read_to_string(path).expect("fixtures/gampen_summary.json");
+        let fx: Fixture = serde_json::from_str(&text).expect("valid fixture");
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        for c in &fx.cases {
+            let mut d: Vec<f64> = c.draws.iter().map(|s| s.parse().unwrap()).collect();
+            let range = d.iter().cloned().fold(f64::MIN, f64::max)
+                - d.iter().cloned().fold(f64::MAX, f64::min);
+            let m = MarginalSummary::from_samples_with(&mut d, IntervalMethod::GampenKde);
+            let n = &c.name;
+            assert!(close(m.mean, c.mean), "{n}: mean {} vs {}", m.mean, c.mean);
+            assert!(close(m.median, c.median), "{n}: median");
+            assert!(close(m.std, c.std), "{n}: std {} vs {}", m.std, c.std);
+            assert!(close(m.skew, c.skew), "{n}: skew {} vs {}", m.skew, c.skew);
+            assert!(close(m.kurtosis, c.kurtosis), "{n}: kurtosis");
+            assert!((m.mode - c.mode).abs() <= 1e-9 * range, "{n}: mode");
+            for (l, [lo, hi]) in c.intervals.iter().enumerate() {
+                assert!(
+                    (m.intervals[l].0 - lo).abs() <= 1e-9 * range,
+                    "{n}: {l} low"
+                );
+                assert!(
+                    (m.intervals[l].1 - hi).abs() <= 1e-9 * range,
+                    "{n}: {l} high"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gampen_method_differs_from_equal_tailed_on_skewed_draws() {
+        // Exponential draws: GaMPEN's window starts at the mode near 0, so its 68 % interval
+        // starts at the minimum, where the equal-tailed one starts at the 15.9 % quantile.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let exp = rand_distr::Exp::new(1.0).unwrap();
+        let draws: Vec<f64> = (0..2000).map(|_| exp.sample(&mut rng)).collect();
+        let et = MarginalSummary::from_samples(&mut draws.clone());
+        let gk = MarginalSummary::from_samples_with(&mut draws.clone(), IntervalMethod::GampenKde);
+        let min = draws.iter().cloned().fold(f64::MAX, f64::min);
+        assert_eq!(gk.intervals[0].0, min);
+        assert!(et.intervals[0].0 > min + 0.1, "{et:?}");
+        assert_eq!((gk.mean, gk.median), (et.mean, et.median));
+        let n = draws.len() as f64;
+        assert!((gk.std - et.std * ((n - 1.0) / n).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn interval_method_text_forms() {
+        for m in IntervalMethod::ALL {
+            assert_eq!(m.to_string().parse::<IntervalMethod>(), Ok(m));
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(json, format!("\"{m}\""));
+            assert_eq!(serde_json::from_str::<IntervalMethod>(&json).unwrap(), m);
+        }
+        assert_eq!(IntervalMethod::default(), IntervalMethod::EqualTailed);
+        let err = "hpd".parse::<IntervalMethod>().unwrap_err();
+        assert!(err.to_string().contains("equal-tailed"), "{err}");
+    }
+
+    #[test]
+    fn gampen_method_on_equal_draws_gives_zero_width_and_nan_shape() {
+        let m = MarginalSummary::from_samples_with(&mut vec![0.0; 50], IntervalMethod::GampenKde);
+        assert_eq!((m.mode, m.std, m.intervals[1]), (0.0, 0.0, (0.0, 0.0)));
+        assert!(m.skew.is_nan() && m.kurtosis.is_nan());
     }
 }
