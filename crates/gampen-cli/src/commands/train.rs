@@ -9,8 +9,9 @@ use clap::ValueEnum;
 use gampen::checkpoint;
 use gampen::gampen_loss::{CovarianceParam, LossKind};
 use gampen::gampen_stn::StnHead;
+use gampen::import::{init_backbone_from_torchvision, TorchvisionInit};
 use gampen::train::{train, MeanLoss, OptimizerKind, TrainConfig, TrainReport};
-use gampen::{Gampen, GampenConfig};
+use gampen::{BackboneSpec, Gampen, GampenConfig};
 use gampen_data::{DatasetOptions, GalaxyDataset, LabelTransform};
 
 use crate::cutouts::{catalog_path, DATASET_JSON};
@@ -146,6 +147,23 @@ pub struct Args {
     /// Dropout rate [default: 0.02 small, 0.5 original].
     #[arg(long)]
     pub dropout: Option<f64>,
+    /// Multiplier on the backbone's convolution widths [default: 0.125 small, 1.0 original].
+    #[arg(long)]
+    pub width: Option<f64>,
+    /// Hidden layer sizes of the backbone's classifier, comma-separated [default: 64,64 small,
+    /// 4096,4096 original].
+    #[arg(long)]
+    pub hidden: Option<String>,
+    /// Start the backbone's convolutions from torchvision's VGG weights: a state dict such as
+    /// ImageNet's VGG-16 saved with torch.save (docs/training.md, "Starting from ImageNet
+    /// weights"). The backbone must have the file's layout (ImageNet's VGG-16: --preset
+    /// original). Not applied when the run directory holds a run to resume.
+    #[arg(long, value_name = "FILE.pth", conflicts_with = "from")]
+    pub init_backbone: Option<PathBuf>,
+    /// With --init-backbone: also load the classifier's two hidden layers (they must have the
+    /// file's sizes: 4096,4096 and width 1 for ImageNet's VGG-16).
+    #[arg(long, requires = "init_backbone")]
+    pub init_classifier: bool,
     /// Epochs.
     #[arg(long, default_value_t = 40)]
     pub epochs: usize,
@@ -366,54 +384,28 @@ pub fn execute(args: &Args) -> Result<Outcome> {
     })
 }
 
-/// The model to train: a fresh one from the preset and overrides, or `--from` a checkpoint
-/// (with a new head if asked). Also returns the label transform to reuse, if any.
+/// The model to train: a fresh one from the preset and overrides (started from torchvision's
+/// weights with --init-backbone), or `--from` a checkpoint (with a new head if asked). Also
+/// returns the label transform to reuse, if any.
 fn build_model(
     args: &Args,
     labels: &[String],
     device: &Device,
 ) -> Result<(Gampen, Option<LabelTransform>)> {
     let Some(from) = &args.from else {
-        let mut config = match args.preset {
-            PresetArg::Small => GampenConfig::gampen_small(labels.to_vec()),
-            PresetArg::Original => GampenConfig::gampen_original(239, labels.to_vec()),
-        };
-        if let Some(s) = args.cutout_size {
-            config.cutout_size = s;
-        }
-        if let Some(c) = args.channels {
-            config.channels = c;
-        }
-        if let Some(l) = args.loss {
-            config.loss = l.into();
-        }
-        if let Some(c) = args.covariance {
-            config.covariance = match c {
-                CovarianceArg::Cholesky => CovarianceParam::Cholesky,
-                CovarianceArg::Ldl => CovarianceParam::Ldl,
-            };
-        }
-        if let Some(s) = args.stn {
-            config.stn = match s {
-                StnArg::Scale => Some(StnHead::Scale),
-                StnArg::ScaleTranslate => Some(StnHead::ScaleTranslate),
-                StnArg::Affine => Some(StnHead::Affine),
-                StnArg::None => None,
-            };
-        }
-        if let Some(d) = args.dropout {
-            config.dropout = d;
-        }
         if args.new_head {
             return Err(CliError::usage("--new-head needs --from CHECKPOINT"));
         }
-        return Ok((config.init(device)?, None));
+        let model = fresh_config(args, labels)?.init(device)?;
+        return Ok((init_backbone(model, args)?, None));
     };
     for (flag, given) in [
         ("--cutout-size", args.cutout_size.is_some()),
         ("--channels", args.channels.is_some()),
         ("--covariance", args.covariance.is_some()),
         ("--stn", args.stn.is_some()),
+        ("--width", args.width.is_some()),
+        ("--hidden", args.hidden.is_some()),
     ] {
         if given {
             return Err(CliError::usage(format!(
@@ -445,6 +437,94 @@ fn build_model(
         ));
     }
     Ok((model, saved))
+}
+
+/// The preset's configuration with the command line's overrides.
+fn fresh_config(args: &Args, labels: &[String]) -> Result<GampenConfig> {
+    let mut config = match args.preset {
+        PresetArg::Small => GampenConfig::gampen_small(labels.to_vec()),
+        PresetArg::Original => GampenConfig::gampen_original(239, labels.to_vec()),
+    };
+    if let Some(s) = args.cutout_size {
+        config.cutout_size = s;
+    }
+    if let Some(c) = args.channels {
+        config.channels = c;
+    }
+    if let Some(l) = args.loss {
+        config.loss = l.into();
+    }
+    if let Some(c) = args.covariance {
+        config.covariance = match c {
+            CovarianceArg::Cholesky => CovarianceParam::Cholesky,
+            CovarianceArg::Ldl => CovarianceParam::Ldl,
+        };
+    }
+    if let Some(s) = args.stn {
+        config.stn = match s {
+            StnArg::Scale => Some(StnHead::Scale),
+            StnArg::ScaleTranslate => Some(StnHead::ScaleTranslate),
+            StnArg::Affine => Some(StnHead::Affine),
+            StnArg::None => None,
+        };
+    }
+    if let Some(d) = args.dropout {
+        config.dropout = d;
+    }
+    let (BackboneSpec::Vgg { width, hidden, .. } | BackboneSpec::GamorNet { width, hidden }) =
+        &mut config.backbone;
+    if let Some(w) = args.width {
+        *width = w;
+    }
+    if let Some(h) = &args.hidden {
+        *hidden = parse_hidden(h)?;
+    }
+    Ok(config)
+}
+
+/// `--hidden`: positive layer sizes, comma-separated.
+fn parse_hidden(list: &str) -> Result<Vec<usize>> {
+    split_list(list)
+        .iter()
+        .map(|v| match v.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(CliError::usage(format!(
+                "--hidden: {v:?} is not a positive layer size"
+            ))),
+        })
+        .collect()
+}
+
+/// Applies --init-backbone to a fresh model. A run that will resume keeps its own weights,
+/// so the file is then not read (and a note says so): rerunning the same command line is how
+/// an interrupted run continues.
+fn init_backbone(model: Gampen, args: &Args) -> Result<Gampen> {
+    let Some(file) = &args.init_backbone else {
+        return Ok(model);
+    };
+    if !args.no_resume && args.out.join(checkpoint::files::LAST).is_file() {
+        eprintln!(
+            "note: {} holds a run to resume, which keeps its weights: --init-backbone {} is \
+             not applied",
+            args.out.display(),
+            file.display()
+        );
+        return Ok(model);
+    }
+    let options = TorchvisionInit::new().with_classifier(args.init_classifier);
+    let model = init_backbone_from_torchvision(model, file, &options)?;
+    if !args.quiet {
+        eprintln!(
+            "backbone initialised from {} (convolutions{})",
+            file.display(),
+            if args.init_classifier {
+                " and classifier hidden layers"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(model)
 }
 
 /// Prints the summary of a finished run on stdout.
