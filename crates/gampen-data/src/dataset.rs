@@ -197,31 +197,10 @@ impl GalaxyDataset {
         let (label_transform, targets) = if options.labels.is_empty() {
             (None, Vec::new())
         } else {
-            let lt = match &options.label_transform {
-                Some(lt) => {
-                    if lt.column_names() != catalog.label_columns {
-                        return Err(DataError::Config(format!(
-                            "label transform is for columns {:?} but the options ask for {:?}",
-                            lt.column_names(),
-                            catalog.label_columns
-                        )));
-                    }
-                    lt.clone()
-                }
-                None => LabelTransform::fit(&options.labels, options.scaling, &catalog.labels)?,
-            };
+            let lt = label_transform_for(&catalog, options)?;
             let mut targets = Vec::with_capacity(catalog.len() * options.labels.len());
             for (row, raw) in catalog.labels.iter().enumerate() {
-                let z = lt.forward(raw).map_err(|e| match e {
-                    DataError::LabelDomain { column, value, transform } => DataError::Config(
-                        format!(
-                            "{}: data row {} (1-based): column {column:?} value {value} is outside the domain of {transform}",
-                            catalog.path.display(),
-                            row + 1
-                        ),
-                    ),
-                    other => other,
-                })?;
+                let z = lt.forward(raw).map_err(|e| e.at_row(&catalog.path, row))?;
                 targets.extend(z.iter().map(|&v| v as f32));
             }
             (Some(lt), targets)
@@ -289,6 +268,42 @@ impl GalaxyDataset {
     }
 }
 
+/// The label transform given in `options`, checked against the catalog's columns, or one
+/// fitted on `catalog`. Every error names the catalog file, and a label outside its
+/// transform's domain also the row and column.
+fn label_transform_for(
+    catalog: &Catalog,
+    options: &DatasetOptions,
+) -> Result<LabelTransform, DataError> {
+    if let Some(lt) = &options.label_transform {
+        if lt.column_names() != catalog.label_columns {
+            return Err(DataError::Config(format!(
+                "{}: label transform is for columns {:?} but the options ask for {:?}",
+                catalog.path.display(),
+                lt.column_names(),
+                catalog.label_columns
+            )));
+        }
+        return Ok(lt.clone());
+    }
+    if catalog.is_empty() && options.scaling != ScalingKind::None {
+        return Err(DataError::Config(format!(
+            "{}: no data rows (header only), so no label scaling can be fitted; give the \
+             catalog at least one galaxy",
+            catalog.path.display()
+        )));
+    }
+    // `fit` reports a domain error without its row: find the row first.
+    for (row, raw) in catalog.labels.iter().enumerate() {
+        for ((column, transform), &x) in options.labels.iter().zip(raw) {
+            transform
+                .forward(x, column)
+                .map_err(|e| e.at_row(&catalog.path, row))?;
+        }
+    }
+    LabelTransform::fit(&options.labels, options.scaling, &catalog.labels)
+}
+
 /// Keeps the central part of a large cutout that a rotation of the `s x s` crop can reach
 /// (side `ceil(s sqrt 2) + 2`, same parity offset so that the centre crop is unchanged).
 fn shrink_for_rotation(img: Image, s: usize) -> Image {
@@ -317,6 +332,72 @@ fn shrink_for_rotation(img: Image, s: usize) -> Image {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A catalog `cat.csv` with `bt, r_e, total_flux` rows and 1x1 images for them.
+    fn tiny(rows: &[[f64; 3]]) -> (Catalog, Vec<Image>, DatasetOptions) {
+        let catalog = Catalog {
+            path: PathBuf::from("cat.csv"),
+            file_names: (0..rows.len()).map(|i| format!("g{i}.fits")).collect(),
+            label_columns: vec!["bt".into(), "r_e".into(), "total_flux".into()],
+            labels: rows.iter().map(|r| r.to_vec()).collect(),
+            extra_columns: Vec::new(),
+            extras: vec![Vec::new(); rows.len()],
+        };
+        let images = vec![Image::new(vec![0.5], 1, 1, 1); rows.len()];
+        let options = DatasetOptions {
+            cutout_size: 1,
+            channels: 1,
+            ..Default::default()
+        }
+        .gampen_labels();
+        (catalog, images, options)
+    }
+
+    #[test]
+    fn out_of_domain_labels_name_file_row_and_column() {
+        let good = [[0.2, 1.0, 10.0], [0.5, 2.0, 20.0]];
+        let bad = [[0.2, 1.0, 10.0], [0.5, -2.0, 20.0]];
+        // Fitting on the catalog (training) and applying a fitted transform (devel, test).
+        let (catalog, images, options) = tiny(&bad);
+        let fit_err = GalaxyDataset::from_images(catalog, images, &options).unwrap_err();
+        let (catalog, images, options) = tiny(&good);
+        let lt = GalaxyDataset::from_images(catalog, images, &options)
+            .unwrap()
+            .label_transform()
+            .cloned();
+        let (catalog, images, options) = tiny(&bad);
+        let given = DatasetOptions {
+            label_transform: lt,
+            ..options
+        };
+        let apply_err = GalaxyDataset::from_images(catalog, images, &given).unwrap_err();
+        for err in [fit_err, apply_err] {
+            assert!(
+                matches!(err, DataError::LabelOutOfDomain { row: 2, .. }),
+                "{err:?}"
+            );
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("cat.csv: data row 2")
+                    && msg.contains("\"r_e\"")
+                    && msg.contains("-2")
+                    && msg.contains("ln"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_only_catalog_says_what_to_change() {
+        let (catalog, images, options) = tiny(&[]);
+        let msg = GalaxyDataset::from_images(catalog, images, &options)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("cat.csv") && msg.contains("no data rows"),
+            "{msg}"
+        );
+    }
 
     #[test]
     fn shrink_keeps_centre_crop() {

@@ -60,8 +60,9 @@ pub enum DataError {
         /// Channels requested.
         channels: usize,
     },
-    /// A CSV file that the csv parser rejects.
-    #[error("{path}: CSV error: {source}")]
+    /// A CSV file that the csv parser rejects (its message starts with "CSV error" or
+    /// "CSV parse error" and names the record and line).
+    #[error("{path}: {source}")]
     Csv {
         /// The file.
         path: PathBuf,
@@ -78,8 +79,22 @@ pub enum DataError {
         /// The columns the header has, comma-separated.
         available: String,
     },
-    /// A label that is empty or not a number.
-    #[error("{path}: data row {row} (1-based, header not counted), column {column:?}: {value:?} is not a number")]
+    /// A column name that the header holds twice, so that the column asked for is ambiguous.
+    #[error(
+        "{path}: columns {first} and {second} (1-based) are both named {column:?}; rename one"
+    )]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The name.
+        column: String,
+        /// Position of its first occurrence, 1-based.
+        first: usize,
+        /// Position of its second occurrence, 1-based.
+        second: usize,
+    },
+    /// A label that is empty, not a number, NaN or infinite.
+    #[error("{path}: data row {row} (1-based, header not counted), column {column:?}: {value:?} is not a finite number")]
     BadLabel {
         /// The file.
         path: PathBuf,
@@ -90,7 +105,32 @@ pub enum DataError {
         /// The text found.
         value: String,
     },
-    /// A label outside the domain of its transform (e.g. `ln` of a negative radius).
+    /// A catalog key (the `file_name` of a galaxy) that is empty or appears in two rows.
+    #[error("{path}: column {column:?}: {problem}")]
+    BadKey {
+        /// The file.
+        path: PathBuf,
+        /// The key column.
+        column: String,
+        /// What is wrong, naming the 1-based data row(s) and the key.
+        problem: String,
+    },
+    /// A catalog label outside the domain of its transform, located in its file.
+    #[error("{path}: data row {row} (1-based, header not counted), column {column:?}: value {value} is outside the domain of the {transform} transform")]
+    LabelOutOfDomain {
+        /// The catalog file.
+        path: PathBuf,
+        /// 1-based data row, the header line not counted.
+        row: usize,
+        /// The column.
+        column: String,
+        /// The value.
+        value: f64,
+        /// The transform's name.
+        transform: String,
+    },
+    /// A label outside the domain of its transform (e.g. `ln` of a negative radius), where
+    /// no file is known (a value passed in memory); catalogs give [`DataError::LabelOutOfDomain`].
     #[error("column {column:?}: value {value} is outside the domain of the {transform} transform")]
     LabelDomain {
         /// The column.
@@ -119,6 +159,25 @@ impl DataError {
         DataError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// Locates a [`DataError::LabelDomain`] of data row `row` (0-based) of the catalog
+    /// `path`; any other error is returned as it is.
+    pub(crate) fn at_row(self, path: &std::path::Path, row: usize) -> Self {
+        match self {
+            DataError::LabelDomain {
+                column,
+                value,
+                transform,
+            } => DataError::LabelOutOfDomain {
+                path: path.to_path_buf(),
+                row: row + 1,
+                column,
+                value,
+                transform,
+            },
+            other => other,
         }
     }
 

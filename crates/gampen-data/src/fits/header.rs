@@ -122,12 +122,30 @@ fn format_real(v: f64) -> String {
 }
 
 /// Parses one 80-byte card. Returns `None` for commentary cards (COMMENT, HISTORY, blank)
-/// and cards without a value indicator; `Err` with a reason for malformed values.
+/// and cards without a value indicator; `Err` with a one-line reason for a card of another
+/// length, non-ASCII bytes, a control character in the keyword or value indicator, and
+/// malformed values.
 pub fn parse_card(card: &[u8]) -> Result<Option<(String, HeaderValue)>, String> {
-    let text = std::str::from_utf8(card).map_err(|_| "header card is not ASCII".to_string())?;
-    if !text.is_ascii() {
-        return Err("header card is not ASCII".into());
+    if card.len() != CARD {
+        return Err(format!("header card of {} bytes (not {CARD})", card.len()));
     }
+    if let Some(col) = card.iter().position(|b| !b.is_ascii()) {
+        return Err(format!(
+            "header card is not ASCII (byte 0x{:02X} in column {})",
+            card[col],
+            col + 1
+        ));
+    }
+    // The keyword ends up in error messages: a control character there would break them
+    // (and the standard allows none).
+    if let Some(col) = card[..10].iter().position(|b| !(b' '..=b'~').contains(b)) {
+        return Err(format!(
+            "control byte 0x{:02X} in the keyword of a header card (column {})",
+            card[col],
+            col + 1
+        ));
+    }
+    let text = std::str::from_utf8(card).map_err(|_| "header card is not ASCII".to_string())?;
     let keyword = text[..8].trim_end().to_string();
     if &text[8..10] != "= " {
         return Ok(None);
@@ -151,7 +169,7 @@ pub fn parse_card(card: &[u8]) -> Result<Option<(String, HeaderValue)>, String> 
             }
         }
         if !closed {
-            return Err(format!("unterminated string in card {keyword}"));
+            return Err(format!("unterminated string in card {keyword:?}"));
         }
         HeaderValue::Text(out.trim_end().to_string())
     } else {

@@ -3,6 +3,11 @@
 //!
 //! The whole file is read into memory (cutouts are small) and checked against its header:
 //! a truncated or corrupt file is an error naming the file, never a zero-filled image.
+//!
+//! Every size read from a header is checked arithmetic (an overflow is an error, never a
+//! panic or a wrapped value), and the data size it implies is compared with the bytes the
+//! file actually has before anything is allocated for it, so no header can make the reader
+//! allocate more than a small multiple of the file's size.
 
 use std::path::Path;
 
@@ -46,11 +51,18 @@ pub fn read_fits(path: impl AsRef<Path>) -> Result<Image, DataError> {
 }
 
 /// Reads the selected HDU of `path`, with its header.
+///
+/// `path` must be a regular file: a directory, FIFO or device is an error rather than a
+/// read that could block or never end.
 pub fn read_fits_hdu(
     path: impl AsRef<Path>,
     select: HduSelect,
 ) -> Result<(Image, Header), DataError> {
     let path = path.as_ref();
+    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(DataError::fits(path, "not a regular file"));
+    }
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     decode_fits(&bytes, path, select)
 }
@@ -73,21 +85,22 @@ pub fn decode_fits(
         }
         let (header, data_start) = parse_header(bytes, offset, index, path)?;
         let hdu = HduInfo::from_header(&header, index, path)?;
-        let data_end = data_start + hdu.data_len;
         let wanted = match select {
             HduSelect::FirstImage => hdu.is_image && hdu.dims.len() >= 2,
             HduSelect::Index(i) => i == index,
         };
+        if wanted && !hdu.is_image {
+            return Err(DataError::fits(
+                path,
+                format!("HDU {index} is not an image ({:?})", hdu.kind),
+            ));
+        }
+        // Checked against the file before anything is allocated for the data.
+        let data_end = data_start
+            .checked_add(hdu.data_len)
+            .filter(|&end| end <= bytes.len())
+            .ok_or_else(|| truncated(path, index, data_start, hdu.data_len, bytes.len()))?;
         if wanted {
-            if !hdu.is_image {
-                return Err(DataError::fits(
-                    path,
-                    format!("HDU {index} is not an image ({})", hdu.kind),
-                ));
-            }
-            if data_end > bytes.len() {
-                return Err(truncated(path, index, data_end, bytes.len()));
-            }
             let image = decode_image(&bytes[data_start..data_end], &hdu, &header, index, path)?;
             return Ok((image, header));
         }
@@ -97,15 +110,20 @@ pub fn decode_fits(
                 format!("HDU {index} is a tile-compressed image (ZIMAGE); uncompress it first (e.g. funpack)"),
             ));
         }
-        offset = data_start + hdu.data_len.div_ceil(BLOCK) * BLOCK;
+        // data_end <= bytes.len(), so the padding cannot overflow; saturating all the same,
+        // an offset past the end ends the loop with its own message.
+        offset = data_start.saturating_add(hdu.data_len.div_ceil(BLOCK).saturating_mul(BLOCK));
         index += 1;
     }
 }
 
-fn truncated(path: &Path, index: usize, need: usize, have: usize) -> DataError {
+fn truncated(path: &Path, index: usize, start: usize, len: usize, have: usize) -> DataError {
     DataError::fits(
         path,
-        format!("truncated: data of HDU {index} ends at byte {need} but the file has {have} bytes"),
+        format!(
+            "truncated: the header of HDU {index} announces {len} data bytes from byte {start} \
+             but the file has {have} bytes"
+        ),
     )
 }
 
@@ -119,22 +137,25 @@ fn parse_header(
     let mut header = Header::default();
     let mut pos = offset;
     loop {
-        if pos + BLOCK > bytes.len() {
+        let Some(block) = bytes.get(pos..).and_then(|rest| rest.get(..BLOCK)) else {
             return Err(DataError::fits(
                 path,
                 format!(
-                    "truncated or corrupt header of HDU {index}: no END card before byte {} (file has {} bytes)",
-                    pos + BLOCK,
+                    "truncated or corrupt header of HDU {index}: no END card in the {} bytes \
+                     from byte {offset} (file has {} bytes)",
+                    bytes.len().saturating_sub(offset),
                     bytes.len()
                 ),
             ));
-        }
-        for card in bytes[pos..pos + BLOCK].chunks_exact(CARD) {
+        };
+        for (i, card) in block.chunks_exact(CARD).enumerate() {
             if card.starts_with(b"END") && card[3..].iter().all(|&c| c == b' ') {
                 return Ok((header, pos + BLOCK));
             }
-            let parsed =
-                parse_card(card).map_err(|r| DataError::fits(path, format!("HDU {index}: {r}")))?;
+            let number = (pos - offset) / CARD + i + 1;
+            let parsed = parse_card(card).map_err(|r| {
+                DataError::fits(path, format!("HDU {index}, header card {number}: {r}"))
+            })?;
             if let Some(kv) = parsed {
                 header.cards.push(kv);
             }
@@ -159,58 +180,56 @@ struct HduInfo {
     kind: String,
 }
 
+/// Keywords whose value sizes the data or scales it: a second card with another value
+/// would make the file mean different things to different readers.
+const SINGLE_VALUED: [&str; 9] = [
+    "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "BSCALE", "BZERO", "BLANK",
+];
+
+/// The value of `key` in `h`, or an error when it appears twice with different values.
+fn unique<'h>(h: &'h Header, key: &str) -> Result<Option<&'h HeaderValue>, String> {
+    let mut values = h.cards.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
+    let first = values.next();
+    match (first, values.find(|v| Some(*v) != first)) {
+        (Some(a), Some(b)) => Err(format!("{key} appears twice, as {a:?} and as {b:?}")),
+        _ => Ok(first),
+    }
+}
+
+/// A non-negative integer keyword as a size, or an error naming it.
+fn size_of(h: &Header, key: &str, default: Option<usize>) -> Result<usize, String> {
+    match (unique(h, key)?, default) {
+        (None, Some(d)) => Ok(d),
+        (None, None) => Err(format!("missing {key}")),
+        (Some(HeaderValue::Integer(n)), _) if *n < 0 => Err(format!("negative {key} = {n}")),
+        (Some(HeaderValue::Integer(n)), _) => {
+            usize::try_from(*n).map_err(|_| format!("{key} = {n} is too large"))
+        }
+        (Some(v), _) => Err(format!("{key} is not an integer ({v:?})")),
+    }
+}
+
 impl HduInfo {
     fn from_header(h: &Header, index: usize, path: &Path) -> Result<Self, DataError> {
         let bad = |reason: String| DataError::fits(path, format!("HDU {index}: {reason}"));
-        let first = h.cards.first().map(|(k, _)| k.as_str()).unwrap_or("");
-        let kind = if index == 0 {
-            if first != "SIMPLE" || h.get("SIMPLE") != Some(&HeaderValue::Logical(true)) {
-                return Err(bad("not a FITS file (first card is not SIMPLE = T)".into()));
-            }
-            "PRIMARY".to_string()
-        } else {
-            match h.get("XTENSION") {
-                Some(HeaderValue::Text(t)) if first == "XTENSION" => t.clone(),
-                _ => return Err(bad("extension header does not start with XTENSION".into())),
-            }
+        for key in SINGLE_VALUED {
+            unique(h, key).map_err(bad)?;
+        }
+        let kind = hdu_kind(h, index).map_err(bad)?;
+        let bitpix = match unique(h, "BITPIX").map_err(bad)? {
+            Some(HeaderValue::Integer(b)) if [8, 16, 32, 64, -32, -64].contains(b) => *b,
+            Some(HeaderValue::Integer(b)) => return Err(bad(format!("invalid BITPIX {b}"))),
+            _ => return Err(bad("missing or non-integer BITPIX".into())),
         };
-        let int = |key: &str| -> Result<i64, DataError> {
-            h.get(key)
-                .and_then(HeaderValue::as_i64)
-                .ok_or_else(|| bad(format!("missing or non-integer {key}")))
-        };
-        let bitpix = int("BITPIX")?;
-        if ![8, 16, 32, 64, -32, -64].contains(&bitpix) {
-            return Err(bad(format!("invalid BITPIX {bitpix}")));
+        let naxis = size_of(h, "NAXIS", None).map_err(bad)?;
+        if naxis > 999 {
+            return Err(bad(format!("invalid NAXIS {naxis} (at most 999)")));
         }
-        let naxis = int("NAXIS")?;
-        if !(0..=999).contains(&naxis) {
-            return Err(bad(format!("invalid NAXIS {naxis}")));
-        }
-        let mut dims = Vec::with_capacity(naxis as usize);
-        for i in 1..=naxis {
-            let n = int(&format!("NAXIS{i}"))?;
-            if n < 0 {
-                return Err(bad(format!("negative NAXIS{i} = {n}")));
-            }
-            dims.push(n as usize);
-        }
-        let pcount = h.get("PCOUNT").and_then(HeaderValue::as_i64).unwrap_or(0);
-        let gcount = h.get("GCOUNT").and_then(HeaderValue::as_i64).unwrap_or(1);
-        if pcount < 0 || gcount < 0 {
-            return Err(bad("negative PCOUNT or GCOUNT".into()));
-        }
-        let elements = if dims.is_empty() {
-            0
-        } else {
-            dims.iter()
-                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-                .ok_or_else(|| bad("image size overflows".into()))?
-        };
-        let data_len = (elements + pcount as usize)
-            .checked_mul(gcount as usize)
-            .and_then(|n| n.checked_mul(bitpix.unsigned_abs() as usize / 8))
-            .ok_or_else(|| bad("data size overflows".into()))?;
+        let dims = (1..=naxis)
+            .map(|i| size_of(h, &format!("NAXIS{i}"), None))
+            .collect::<Result<Vec<usize>, String>>()
+            .map_err(bad)?;
+        let data_len = data_len(h, index, bitpix, &dims).map_err(bad)?;
         Ok(HduInfo {
             bitpix,
             dims,
@@ -222,6 +241,80 @@ impl HduInfo {
     }
 }
 
+/// `PRIMARY` for HDU 0 (which must start with `SIMPLE = T`), else the `XTENSION` value.
+fn hdu_kind(h: &Header, index: usize) -> Result<String, String> {
+    let first = h.cards.first().map(|(k, _)| k.as_str()).unwrap_or("");
+    if index == 0 {
+        if first != "SIMPLE" || h.get("SIMPLE") != Some(&HeaderValue::Logical(true)) {
+            return Err("not a FITS file (first card is not SIMPLE = T)".into());
+        }
+        return Ok("PRIMARY".into());
+    }
+    match h.get("XTENSION") {
+        Some(HeaderValue::Text(t)) if first == "XTENSION" => Ok(t.clone()),
+        _ => Err("extension header does not start with XTENSION".into()),
+    }
+}
+
+/// Bytes of data the header announces: `|BITPIX| / 8 * GCOUNT * (PCOUNT + NAXIS1 * ...)`,
+/// with `NAXIS1` left out of the product for random groups (`GROUPS = T`, `NAXIS1 = 0`).
+fn data_len(h: &Header, index: usize, bitpix: i64, dims: &[usize]) -> Result<usize, String> {
+    let pcount = size_of(h, "PCOUNT", Some(0))?;
+    let gcount = size_of(h, "GCOUNT", Some(1))?;
+    let groups = index == 0
+        && dims.first() == Some(&0)
+        && h.get("GROUPS") == Some(&HeaderValue::Logical(true));
+    let axes = if groups { &dims[1..] } else { dims };
+    let elements = if dims.is_empty() {
+        Some(0)
+    } else {
+        axes.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+    };
+    let width = (bitpix.unsigned_abs() / 8) as usize;
+    elements
+        .and_then(|e| e.checked_add(pcount))
+        .and_then(|e| e.checked_mul(gcount))
+        .and_then(|e| e.checked_mul(width))
+        .ok_or_else(|| {
+            format!(
+                "data size overflows: axes {dims:?}, PCOUNT {pcount}, GCOUNT {gcount}, \
+                 {width} bytes per value"
+            )
+        })
+}
+
+/// The affine map `physical = bzero + bscale * raw` of the pixel values.
+#[derive(Clone, Copy)]
+struct Scaling {
+    bscale: f64,
+    bzero: f64,
+}
+
+impl Scaling {
+    /// `BSCALE` and `BZERO` of `header`: finite, and `BSCALE` non-zero (a zero would map
+    /// every pixel to `BZERO`, an image that reads fine and means nothing).
+    fn of(header: &Header) -> Result<Self, String> {
+        let real = |key: &str, default: f64| -> Result<f64, String> {
+            match unique(header, key)? {
+                None => Ok(default),
+                Some(v) => v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                    format!("degenerate scaling: {key} = {v:?} is not a finite number")
+                }),
+            }
+        };
+        let bscale = real("BSCALE", 1.0)?;
+        let bzero = real("BZERO", 0.0)?;
+        if bscale == 0.0 {
+            return Err("degenerate scaling: BSCALE = 0 maps every pixel to BZERO".into());
+        }
+        Ok(Scaling { bscale, bzero })
+    }
+
+    fn is_identity(self) -> bool {
+        self.bscale == 1.0 && self.bzero == 0.0
+    }
+}
+
 fn decode_image(
     data: &[u8],
     hdu: &HduInfo,
@@ -230,82 +323,118 @@ fn decode_image(
     path: &Path,
 ) -> Result<Image, DataError> {
     let bad = |reason: String| DataError::fits(path, format!("HDU {index}: {reason}"));
-    if hdu.dims.len() < 2 {
-        return Err(bad(format!(
-            "NAXIS = {} but an image needs 2 (or 3 for a cube)",
-            hdu.dims.len()
-        )));
-    }
-    if hdu.dims.iter().skip(3).any(|&d| d != 1) {
-        return Err(bad(format!(
-            "{}-D data with axes {:?}: only 2-D images and 3-D cubes are read",
-            hdu.dims.len(),
-            hdu.dims
-        )));
-    }
-    let (width, height) = (hdu.dims[0], hdu.dims[1]);
-    let bands = hdu.dims.get(2).copied().unwrap_or(1);
-    if width == 0 || height == 0 || bands == 0 {
-        return Err(bad(format!("empty image with axes {:?}", hdu.dims)));
-    }
-    let real = |key: &str, default: f64| -> Result<f64, DataError> {
-        match header.get(key) {
-            None => Ok(default),
-            Some(v) => v
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| bad(format!("{key} is not a finite number"))),
-        }
+    let (bands, height, width) = image_shape(&hdu.dims).map_err(bad)?;
+    let scaling = Scaling::of(header).map_err(bad)?;
+    let blank = match (hdu.bitpix > 0, unique(header, "BLANK").map_err(bad)?) {
+        (true, Some(HeaderValue::Integer(b))) => Some(*b),
+        (true, Some(v)) => return Err(bad(format!("BLANK is not an integer ({v:?})"))),
+        // The standard defines BLANK for integer data only; floats mark blanks with NaN.
+        (_, _) => None,
     };
-    let bscale = real("BSCALE", 1.0)?;
-    let bzero = real("BZERO", 0.0)?;
-    let blank = header.get("BLANK").and_then(HeaderValue::as_i64);
-    let n = width * height * bands;
-    let size = hdu.bitpix.unsigned_abs() as usize / 8;
-    if data.len() < n * size {
-        return Err(bad(format!(
-            "GCOUNT/PCOUNT leave {} data bytes for {n} pixels",
-            data.len()
-        )));
-    }
-    let data = &data[..n * size];
-    let scale = |v: f64| (bzero + bscale * v) as f32;
-    let int = |raw: i64| {
-        if Some(raw) == blank {
-            f32::NAN
-        } else {
-            scale(raw as f64)
-        }
-    };
-    let pixels: Vec<f32> = match hdu.bitpix {
-        8 => data.iter().map(|&b| int(b as i64)).collect(),
-        16 => data
-            .chunks_exact(2)
-            .map(|c| int(i16::from_be_bytes([c[0], c[1]]) as i64))
-            .collect(),
-        32 => data
-            .chunks_exact(4)
-            .map(|c| int(i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as i64))
-            .collect(),
-        64 => data
-            .chunks_exact(8)
-            .map(|c| int(i64::from_be_bytes(c.try_into().expect("chunk of 8"))))
-            .collect(),
-        -32 => {
-            let raw = data
-                .chunks_exact(4)
-                .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]));
-            if bscale == 1.0 && bzero == 0.0 {
-                raw.collect()
-            } else {
-                raw.map(|v| scale(v as f64)).collect()
-            }
-        }
-        -64 => data
-            .chunks_exact(8)
-            .map(|c| scale(f64::from_be_bytes(c.try_into().expect("chunk of 8"))))
-            .collect(),
-        _ => unreachable!("BITPIX validated"),
-    };
+    let size = (hdu.bitpix.unsigned_abs() / 8) as usize;
+    let n = bands
+        .checked_mul(height)
+        .and_then(|p| p.checked_mul(width))
+        .ok_or_else(|| bad(format!("image size {:?} overflows", hdu.dims)))?;
+    let data = n
+        .checked_mul(size)
+        .and_then(|need| data.get(..need))
+        .ok_or_else(|| {
+            bad(format!(
+                "GCOUNT/PCOUNT leave {} data bytes for {n} pixels",
+                data.len()
+            ))
+        })?;
+    let pixels = decode_pixels(data, hdu.bitpix, scaling, blank).map_err(|(i, raw)| {
+        bad(format!(
+            "degenerate scaling: BSCALE = {} and BZERO = {} take pixel {i} (raw value {raw}) \
+             beyond the range of f32",
+            scaling.bscale, scaling.bzero
+        ))
+    })?;
     Ok(Image::new(pixels, bands, height, width))
+}
+
+/// `(bands, height, width)` of a 2-D image or 3-D cube (further axes of length 1).
+fn image_shape(dims: &[usize]) -> Result<(usize, usize, usize), String> {
+    if dims.len() < 2 {
+        return Err(format!(
+            "NAXIS = {} but an image needs 2 (or 3 for a cube)",
+            dims.len()
+        ));
+    }
+    if dims.iter().skip(3).any(|&d| d != 1) {
+        return Err(format!(
+            "{}-D data with axes {dims:?}: only 2-D images and 3-D cubes are read",
+            dims.len()
+        ));
+    }
+    let (width, height) = (dims[0], dims[1]);
+    let bands = dims.get(2).copied().unwrap_or(1);
+    if width == 0 || height == 0 || bands == 0 {
+        return Err(format!("empty image with axes {dims:?}"));
+    }
+    Ok((bands, height, width))
+}
+
+/// Big-endian values of `bitpix` in `data`, scaled, `BLANK` as NaN. `Err((pixel, raw))`
+/// when a finite value is scaled out of the `f32` range.
+fn decode_pixels(
+    data: &[u8],
+    bitpix: i64,
+    scaling: Scaling,
+    blank: Option<i64>,
+) -> Result<Vec<f32>, (usize, f64)> {
+    let int = |raw: i64| (Some(raw) != blank).then_some(raw as f64);
+    match bitpix {
+        8 => convert(data, 1, scaling, |c| int(c[0] as i64)),
+        16 => convert(data, 2, scaling, |c| {
+            int(i16::from_be_bytes([c[0], c[1]]) as i64)
+        }),
+        32 => convert(data, 4, scaling, |c| {
+            int(i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as i64)
+        }),
+        64 => convert(data, 8, scaling, |c| {
+            int(i64::from_be_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]))
+        }),
+        -32 => convert(data, 4, scaling, |c| {
+            Some(f32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f64)
+        }),
+        _ => convert(data, 8, scaling, |c| {
+            Some(f64::from_be_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]))
+        }),
+    }
+}
+
+/// Applies `read` to each `width`-byte value and `scaling` to the result (`None`: NaN).
+fn convert(
+    data: &[u8],
+    width: usize,
+    scaling: Scaling,
+    read: impl Fn(&[u8]) -> Option<f64>,
+) -> Result<Vec<f32>, (usize, f64)> {
+    let identity = scaling.is_identity();
+    let mut out = Vec::with_capacity(data.len() / width);
+    for (i, chunk) in data.chunks_exact(width).enumerate() {
+        let Some(raw) = read(chunk) else {
+            out.push(f32::NAN);
+            continue;
+        };
+        if identity {
+            out.push(raw as f32);
+            continue;
+        }
+        let v = (scaling.bzero + scaling.bscale * raw) as f32;
+        // A stored value too large for f32 without scaling is the pixel's own business (the
+        // NaN policy sees it as infinite); a scaling that manufactures one is an error.
+        if raw.is_finite() && !v.is_finite() {
+            return Err((i, raw));
+        }
+        out.push(v);
+    }
+    Ok(out)
 }

@@ -162,3 +162,231 @@ fn write_read_round_trip() {
         write_fits(path, &img, &cards).unwrap();
     }
 }
+
+/// A FITS file from header cards (`KEY = value` text, padded to 80) and raw data bytes.
+fn fits_from(cards: &[&str], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for card in cards.iter().chain(&["END"]) {
+        out.extend_from_slice(format!("{card:<80}").as_bytes());
+    }
+    out.resize(out.len().div_ceil(2880) * 2880, b' ');
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(2880) * 2880, 0);
+    out
+}
+
+/// A 2x2 `BITPIX = 16` primary image with `extra` cards after the mandatory ones.
+fn image16(extra: &[&str]) -> Vec<u8> {
+    let mut cards = vec![
+        "SIMPLE  =                    T",
+        "BITPIX  =                   16",
+        "NAXIS   =                    2",
+        "NAXIS1  =                    2",
+        "NAXIS2  =                    2",
+    ];
+    cards.extend_from_slice(extra);
+    fits_from(&cards, &[0, 1, 0, 2, 0, 3, 0, 4])
+}
+
+/// Decodes `bytes` as `bad.fits` and returns the error message, which must name the file
+/// and fit on one line.
+fn error_of(bytes: &[u8]) -> String {
+    let err = decode_fits(bytes, Path::new("bad.fits"), HduSelect::FirstImage)
+        .expect_err("a bad file must not decode")
+        .to_string();
+    assert!(err.starts_with("bad.fits: "), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+    err
+}
+
+/// `card` replaced in the mandatory cards of [`image16`] (matched by keyword).
+fn image16_with(card: &str) -> Vec<u8> {
+    let key = &card[..8];
+    let mut bytes = image16(&[]);
+    let pos = find(&bytes, key.as_bytes());
+    bytes[pos..pos + 80].copy_from_slice(format!("{card:<80}").as_bytes());
+    bytes
+}
+
+#[test]
+fn helper_image_decodes() {
+    let (img, _) = decode_fits(&image16(&[]), Path::new("ok.fits"), HduSelect::FirstImage)
+        .expect("valid file");
+    assert_eq!(img.data, vec![1.0, 2.0, 3.0, 4.0]);
+    let (img, _) = decode_fits(
+        &image16(&[
+            "BSCALE  =                  2.0",
+            "BZERO   =                 -1.0",
+        ]),
+        Path::new("ok.fits"),
+        HduSelect::FirstImage,
+    )
+    .expect("valid file");
+    assert_eq!(img.data, vec![1.0, 3.0, 5.0, 7.0]);
+}
+
+#[test]
+fn huge_axes_are_errors_not_panics_or_allocations() {
+    // i64::MAX x 2 bytes fits in usize; adding the header offset does not.
+    let err = error_of(&image16_with("NAXIS1  =  9223372036854775807"));
+    assert!(
+        err.contains("truncated") || err.contains("overflows"),
+        "{err}"
+    );
+    // The product of the axes overflows.
+    let err = error_of(&image16_with("NAXIS2  =  9223372036854775807"));
+    assert!(err.contains("overflows"), "{err}");
+    // A size that fits in memory arithmetic but not in the file: no allocation is tried.
+    let err = error_of(&image16_with("NAXIS2  =           1000000000"));
+    assert!(err.contains("truncated") && err.contains("2880"), "{err}");
+    // Beyond i64: parsed as a real, so not an integer.
+    let err = error_of(&image16_with("NAXIS1  = 99999999999999999999999"));
+    assert!(err.contains("NAXIS1 is not an integer"), "{err}");
+}
+
+#[test]
+fn pcount_and_gcount_are_checked() {
+    let err = error_of(&image16(&["PCOUNT  =  9223372036854775807"]));
+    assert!(err.contains("overflows"), "{err}");
+    let err = error_of(&image16(&["GCOUNT  =                   -1"]));
+    assert!(err.contains("negative GCOUNT"), "{err}");
+    let err = error_of(&image16(&["PCOUNT  =                  1.5"]));
+    assert!(err.contains("PCOUNT is not an integer"), "{err}");
+    // GCOUNT = 0 announces no data: the pixel count must still not overflow.
+    let mut bytes = image16_with("NAXIS1  =           4294967296");
+    let pos = find(&bytes, b"NAXIS2  =");
+    bytes[pos..pos + 80].copy_from_slice(format!("{:<80}", "NAXIS2  =  4294967296").as_bytes());
+    let pos = find(&bytes, b"END     ");
+    bytes[pos..pos + 160].copy_from_slice(format!("{:<80}{:<80}", "GCOUNT  = 0", "END").as_bytes());
+    let err = error_of(&bytes);
+    assert!(err.contains("overflows"), "{err}");
+    let err = error_of(&image16(&["GCOUNT  =                    0"]));
+    assert!(err.contains("data bytes for 4 pixels"), "{err}");
+}
+
+#[test]
+fn naxis_out_of_range_and_negative_sizes() {
+    for (card, want) in [
+        ("NAXIS   =                 1000", "invalid NAXIS 1000"),
+        ("NAXIS   =                   -1", "negative NAXIS"),
+        ("NAXIS   =  9223372036854775807", "invalid NAXIS"),
+        ("NAXIS2  =                   -2", "negative NAXIS2 = -2"),
+        ("NAXIS   =                    4", "missing NAXIS3"),
+        ("BITPIX  =                  -16", "invalid BITPIX -16"),
+        ("BITPIX  =                 16.0", "non-integer BITPIX"),
+        ("NAXIS1  =                    0", "empty image"),
+    ] {
+        let err = error_of(&image16_with(card));
+        assert!(err.contains(want), "{card}: {err}");
+    }
+}
+
+#[test]
+fn degenerate_scaling_is_an_error() {
+    for (cards, want) in [
+        (&["BSCALE  =                  0.0"][..], "BSCALE = 0"),
+        (&["BSCALE  =                    0"][..], "BSCALE = 0"),
+        (&["BSCALE  =                  NAN"][..], "BSCALE"),
+        (&["BSCALE  =                 1E99999"][..], "BSCALE"),
+        (&["BZERO   =                 -inf"][..], "BZERO"),
+        (&["BSCALE  =             'three'"][..], "BSCALE"),
+        (
+            &["BSCALE  =               1E300"][..],
+            "beyond the range of f32",
+        ),
+        (
+            &[
+                "BSCALE  =                  1.0",
+                "BSCALE  =                  2.0",
+            ][..],
+            "BSCALE appears twice",
+        ),
+    ] {
+        let err = error_of(&image16(cards));
+        assert!(
+            err.contains(want) && (err.contains("degenerate") || err.contains("twice")),
+            "{cards:?}: {err}"
+        );
+    }
+    // Float data: a stored infinity is the NaN policy's business, a scaled one an error.
+    let single = Image::new(vec![f32::INFINITY, 1e30], 1, 1, 2);
+    let bytes = encode_fits(&single, &[]).unwrap();
+    let (img, _) = decode_fits(&bytes, Path::new("m"), HduSelect::FirstImage).unwrap();
+    assert!(img.data[0].is_infinite() && img.data[1] == 1e30);
+    let pos = find(&bytes, b"END     ");
+    let mut scaled = bytes.clone();
+    scaled[pos..pos + 160]
+        .copy_from_slice(format!("{:<80}{:<80}", "BSCALE  = 1E10", "END").as_bytes());
+    assert!(
+        error_of(&scaled).contains("pixel 1"),
+        "{}",
+        error_of(&scaled)
+    );
+}
+
+#[test]
+fn repeated_sizing_keywords_must_agree() {
+    let err = error_of(&image16(&["NAXIS   =                    3"]));
+    assert!(err.contains("NAXIS appears twice"), "{err}");
+    // The same value twice is harmless.
+    assert!(decode_fits(
+        &image16(&["BITPIX  =                   16"]),
+        Path::new("x"),
+        HduSelect::FirstImage
+    )
+    .is_ok());
+    let err = error_of(&image16(&["BLANK   =                  1.5"]));
+    assert!(err.contains("BLANK is not an integer"), "{err}");
+}
+
+#[test]
+fn headers_without_end_or_with_garbage() {
+    let mut bytes = image16(&[]);
+    let pos = find(&bytes, b"END     ");
+    bytes[pos..pos + 3].copy_from_slice(b"XND");
+    let err = error_of(&bytes[..2880]);
+    assert!(err.contains("no END card"), "{err}");
+    // With data after it, the data is read as header cards and rejected.
+    let err = error_of(&bytes);
+    assert!(err.contains("header card 37"), "{err}");
+    let mut bytes = image16(&[]);
+    bytes[85] = 0xFF;
+    let err = error_of(&bytes);
+    assert!(err.contains("not ASCII") && err.contains("card 2"), "{err}");
+    let mut bytes = image16(&[]);
+    bytes[82] = b'\n';
+    let err = error_of(&bytes);
+    assert!(err.contains("control byte 0x0A"), "{err}");
+    let err = error_of(&image16(&["OBJECT  = 'unterminated"]));
+    assert!(
+        err.contains("unterminated string in card \"OBJECT\""),
+        "{err}"
+    );
+    assert!(header_parse_rejects_short_cards());
+    let err = error_of(&[b' '; 2880 * 2]);
+    assert!(err.contains("does not start with a header card"), "{err}");
+}
+
+fn header_parse_rejects_short_cards() -> bool {
+    super::header::parse_card(b"SIMPLE =").is_err()
+}
+
+#[test]
+fn truncated_skipped_hdu_is_named() {
+    let bytes = std::fs::read(dir().join("extension.fits")).unwrap();
+    // HDU 1 (the science image) starts after the primary header; cut inside its data.
+    let cut = &bytes[..5760 + 100];
+    let err = decode_fits(cut, Path::new("cut.fits"), HduSelect::Index(2))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cut.fits") && err.contains("HDU 1") && err.contains("truncated"),
+        "{err}"
+    );
+}
+
+#[test]
+fn non_regular_files_are_refused() {
+    let err = read_fits(dir()).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+}
