@@ -383,3 +383,214 @@ fn bad_inputs_fail_with_one_line() {
     let msg = fails(&["train", "--data", s(data)]);
     assert!(msg.contains("--out"), "{msg}");
 }
+
+/// Reads a CSV into its header and rows.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).expect("csv");
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// Mean over rows and parameters of the `preds_*_std` cells.
+fn mean_std(path: &Path) -> f64 {
+    let (header, rows) = read_csv(path);
+    let cols: Vec<usize> = (0..header.len())
+        .filter(|&i| header[i].starts_with("preds_") && header[i].ends_with("_std"))
+        .collect();
+    assert_eq!(cols.len(), 3, "{header:?}");
+    let values: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| cols.iter().map(move |&c| r[c].parse::<f64>().unwrap()))
+        .collect();
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+#[test]
+fn predict_reports_and_overrides_the_dropout_rate() {
+    let (root, data, run) = fixture();
+    let dir = root.join("dropout");
+    std::fs::create_dir_all(&dir).unwrap();
+    let predict = |out: &Path, dropout: Option<&str>| {
+        let mut a = vec![
+            "predict",
+            "--model",
+            s(run),
+            "--data",
+            s(data),
+            "--split",
+            "tiny-test",
+            "--out",
+            s(out),
+            "--passes",
+            "16",
+            "--samples-per-pass",
+            "1",
+            "--quiet",
+        ];
+        if let Some(p) = dropout {
+            a.extend(["--dropout", p]);
+        }
+        String::from_utf8_lossy(&ok(&a).stderr).to_string()
+    };
+    let stored = predict(&dir.join("stored.csv"), None);
+    assert!(
+        stored.contains("dropout rate") && stored.contains("from the checkpoint's config.json"),
+        "{stored}"
+    );
+    let none = dir.join("p0.csv");
+    let low = predict(&none, Some("0"));
+    assert!(low.contains("dropout rate 0 (from --dropout)"), "{low}");
+    let half = dir.join("p5.csv");
+    let high = predict(&half, Some("0.5"));
+    assert!(high.contains("dropout rate 0.5 (from --dropout)"), "{high}");
+    // With dropout off the passes agree and only the predicted normals spread the draws;
+    // dropout adds the epistemic spread.
+    let (s0, s5) = (mean_std(&none), mean_std(&half));
+    assert!(s5 > 1.2 * s0, "mean posterior std {s5} at 0.5 vs {s0} at 0");
+
+    for bad in ["1", "-0.1", "1.5", "NaN"] {
+        let msg = fails(&[
+            "predict",
+            "--model",
+            s(run),
+            "--data",
+            s(data),
+            "--out",
+            s(&dir.join("bad.csv")),
+            &format!("--dropout={bad}"),
+        ]);
+        assert!(msg.contains("--dropout") && msg.contains("[0, 1)"), "{msg}");
+    }
+}
+
+#[test]
+fn gampen_columns_and_intervals_are_what_evaluate_covers() {
+    let (root, data, run) = fixture();
+    let dir = root.join("gampen-columns");
+    std::fs::create_dir_all(&dir).unwrap();
+    let preds = dir.join("preds.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(run),
+        "--data",
+        s(data),
+        "--split",
+        "tiny-test",
+        "--out",
+        s(&preds),
+        "--passes",
+        "20",
+        "--samples-per-pass",
+        "5",
+        "--intervals",
+        "gampen",
+        "--columns",
+        "gampen",
+        "--quiet",
+    ]);
+    let (header, rows) = read_csv(&preds);
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{name} not in {header:?}"))
+    };
+    for p in ["bt", "r_e", "total_flux"] {
+        for stat in ["mean", "median", "std", "skew", "kurtosis", "mode"] {
+            col(&format!("preds_{p}_{stat}"));
+        }
+    }
+    assert!(!header.iter().any(|h| h.ends_with("_lo68")), "{header:?}");
+    // Model parameters without GaMPEN's published names: no magnitude column.
+    assert!(
+        !header.iter().any(|h| h.contains("total_mag")),
+        "{header:?}"
+    );
+    let pair = |cell: &str| -> (f64, f64) {
+        let inner = cell.strip_prefix('(').unwrap().strip_suffix(')').unwrap();
+        let (a, b) = inner.split_once(", ").unwrap();
+        (a.parse().unwrap(), b.parse().unwrap())
+    };
+    // GaMPEN's windows grow around the KDE mode and are nested.
+    for r in &rows {
+        let mode: f64 = r[col("preds_bt_mode")].parse().unwrap();
+        let one = pair(&r[col("preds_bt_sig_ci")]);
+        let three = pair(&r[col("preds_bt_threesig_ci")]);
+        assert!(one.0 <= mode && mode <= one.1, "{mode} {one:?}");
+        assert!(three.0 <= one.0 && one.1 <= three.1, "{one:?} {three:?}");
+    }
+
+    let eval = dir.join("eval");
+    ok(&[
+        "evaluate",
+        "--predictions",
+        s(&preds),
+        "--data",
+        s(data),
+        "--out",
+        s(&eval),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(eval.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(report["columns"], "gampen");
+    // Coverage counted here from the *_ci pairs and info.csv equals evaluate's.
+    let (info_header, info_rows) = read_csv(&data.join("info.csv"));
+    let truth_col = |name: &str| info_header.iter().position(|h| h == name).unwrap();
+    let file = col("file_name");
+    for (i, p) in ["bt", "r_e", "total_flux"].iter().enumerate() {
+        assert_eq!(report["parameters"][i]["parameter"], *p);
+        for (l, ci) in ["sig_ci", "twosig_ci", "threesig_ci"].iter().enumerate() {
+            let inside = rows
+                .iter()
+                .filter(|r| {
+                    let t: f64 = info_rows
+                        .iter()
+                        .find(|ir| ir[truth_col("file_name")] == r[file])
+                        .map(|ir| ir[truth_col(p)].parse().unwrap())
+                        .unwrap();
+                    let (lo, hi) = pair(&r[col(&format!("preds_{p}_{ci}"))]);
+                    lo <= t && t <= hi
+                })
+                .count();
+            let expected = inside as f64 / rows.len() as f64;
+            let got = report["parameters"][i]["coverage"][l].as_f64().unwrap();
+            assert_eq!(got, expected, "{p} {ci}");
+        }
+    }
+
+    // A derived quantity without a truth column (GaMPEN's total_mag) is skipped, not an
+    // error: add one by hand to the file.
+    let with_mag = dir.join("with_mag.csv");
+    let mut w = csv::Writer::from_path(&with_mag).unwrap();
+    let mut h = header.clone();
+    let flux: Vec<usize> = (0..header.len())
+        .filter(|&i| header[i].starts_with("preds_total_flux_"))
+        .collect();
+    h.extend(
+        flux.iter()
+            .map(|&i| header[i].replace("total_flux", "total_mag")),
+    );
+    w.write_record(&h).unwrap();
+    for r in &rows {
+        let mut r2 = r.clone();
+        r2.extend(flux.iter().map(|&i| r[i].clone()));
+        w.write_record(&r2).unwrap();
+    }
+    w.flush().unwrap();
+    let out = ok(&[
+        "evaluate",
+        "--predictions",
+        s(&with_mag),
+        "--data",
+        s(data),
+        "--out",
+        s(&dir.join("eval2")),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("total_mag"), "{stderr}");
+}

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use gampen::calibration::CalibrationScale;
+use gampen::posterior::catalogue::GampenCatalogue;
 use gampen::posterior::LEVELS;
 use gampen::GalaxyPosterior;
 use gampen_data::CsvTable;
@@ -12,18 +13,21 @@ use serde::Serialize;
 use crate::cutouts::{catalog_path, FILE_NAME};
 use crate::error::{create_dir, write_json, CliError, Result};
 use crate::labels::split_list;
-use crate::output::PredictionTable;
+use crate::output::{Columns, PredictionTable};
 
 /// Options of `gampen evaluate`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Predictions written by `gampen predict` (or merged shards).
+    /// Predictions written by `gampen predict` (or merged shards), in either column layout;
+    /// coverage uses the intervals the file holds (lo68/hi68/... or the GaMPEN layout's
+    /// *_sig_ci/*_twosig_ci/*_threesig_ci pairs), whichever way they were defined.
     #[arg(long)]
     pub predictions: PathBuf,
     /// Data directory whose info.csv holds the true values (joined on file_name).
     #[arg(long)]
     pub data: PathBuf,
-    /// Parameters to evaluate, comma-separated [default: every preds_<name>_median column].
+    /// Parameters to evaluate, comma-separated [default: every preds_<name>_median column,
+    /// except derived ones (total_mag) that info.csv has no column for].
     #[arg(long)]
     pub labels: Option<String>,
     /// Output directory: eval.json, calibration.png, predicted_vs_true.png, residuals.png.
@@ -68,6 +72,9 @@ pub struct EvalReport {
     pub rows: usize,
     /// Rows joined with a truth row.
     pub matched: usize,
+    /// Column layout of the predictions file: the intervals were read from `lo68`/`hi68`/...
+    /// (`default`) or from the `*_ci` pairs (`gampen`).
+    pub columns: Columns,
     /// Nominal levels of the coverage columns.
     pub nominal: [f64; 3],
     /// Fraction of galaxies with every parameter inside its interval, per level.
@@ -88,9 +95,12 @@ pub fn run(args: Args) -> Result<()> {
 pub fn execute(args: &Args) -> Result<EvalReport> {
     let info = catalog_path(&args.data, None)?;
     let wanted = args.labels.as_deref().map(split_list);
-    let preds = PredictionTable::read(&args.predictions, wanted.as_deref())?;
-    let params = preds.parameters.clone();
     let table = CsvTable::read(&info)?;
+    let mut preds = PredictionTable::read(&args.predictions, wanted.as_deref())?;
+    if wanted.is_none() {
+        skip_derived_without_truth(&mut preds, &table)?;
+    }
+    let params = preds.parameters.clone();
     let file_col = table.column(FILE_NAME)?;
     let truth_cols: Vec<Vec<f64>> = params
         .iter()
@@ -188,6 +198,7 @@ pub fn execute(args: &Args) -> Result<EvalReport> {
         predictions: args.predictions.clone(),
         rows: preds.row_count(),
         matched: rows.len(),
+        columns: preds.columns,
         nominal: LEVELS,
         all_inside: all.map(|c| c as f64 / rows.len() as f64),
         parameters: reports,
@@ -253,6 +264,34 @@ pub fn execute(args: &Args) -> Result<EvalReport> {
         );
     }
     Ok(report)
+}
+
+/// Drops derived quantities (GaMPEN's total_mag) that `table` has no truth column for, with a
+/// warning; fails if nothing is left.
+fn skip_derived_without_truth(preds: &mut PredictionTable, table: &CsvTable) -> Result<()> {
+    let skip: Vec<usize> = (0..preds.parameters.len())
+        .filter(|&p| {
+            let name = &preds.parameters[p];
+            GampenCatalogue::is_derived(name) && !table.headers.contains(name)
+        })
+        .collect();
+    for &p in skip.iter().rev() {
+        eprintln!(
+            "warning: {} has no {} column; not evaluating preds_{}_*",
+            table.path.display(),
+            preds.parameters[p],
+            preds.parameters[p]
+        );
+        preds.parameters.remove(p);
+        preds.values.remove(p);
+    }
+    if preds.parameters.is_empty() {
+        return Err(CliError::usage(format!(
+            "{}: no predicted parameter has a truth column",
+            table.path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Prints the per-parameter table.

@@ -8,21 +8,27 @@ use std::time::Instant;
 
 use gampen::calibration::CalibrationScale;
 use gampen::checkpoint;
-use gampen::posterior::{Identity, LabelInverse};
-use gampen::{GalaxyPosterior, PosteriorOptions};
-use gampen_data::DatasetOptions;
+use gampen::posterior::catalogue::GampenCatalogue;
+use gampen::posterior::{Identity, IntervalMethod, LabelInverse};
+use gampen::{GalaxyPosterior, Gampen, PosteriorOptions};
+use gampen_data::{DatasetOptions, LabelTransform};
 
 use crate::cutouts::{catalog_path, CatalogStream, Preparation, Shard, DATASET_JSON};
 use crate::device::DeviceArg;
 use crate::error::{create_dir, read_json, CliError, Result};
-use crate::output::{cell, summary_headers, summary_values};
+use crate::output::{cell, gampen_cells, summary_headers, summary_values, Columns};
 use crate::progress;
 
 /// Options of `gampen predict`.
 ///
 /// Output: one row per galaxy, the catalog's own columns first (file_name, object_id, ...),
-/// then for each parameter `preds_{name}_{mean,median,mode,std,lo68,hi68,lo95,hi95,lo99,hi99,skew,kurtosis}`
-/// in original units (lo/hi: equal-tailed 68.27, 95.45, 99.73 % intervals; kurtosis is excess).
+/// then the summaries of each parameter in original units. `--columns default`:
+/// `preds_{name}_{mean,median,mode,std,lo68,hi68,lo95,hi95,lo99,hi99,skew,kurtosis}` (lo/hi:
+/// the 68.27, 95.45, 99.73 % intervals; kurtosis is excess). `--columns gampen`: GaMPEN's
+/// catalogue layout, `preds_{name}_{mean,median,std,skew,kurtosis,mode,sig_ci,twosig_ci,threesig_ci}`
+/// with `(low, high)` pairs in the `*_ci` columns, GaMPEN's names (bt, R_e_asec,
+/// total_flux_adus) for its published targets and a derived total_mag. Use
+/// `--intervals gampen` as well to get GaMPEN's KDE mode and mode-centred intervals.
 /// Cutouts are read one batch at a time and rows are written as they are computed, so memory
 /// does not grow with the catalog.
 #[derive(clap::Args, Debug, Clone)]
@@ -66,6 +72,22 @@ pub struct Args {
     /// Rescale the intervals with a calibration fitted by `gampen evaluate --fit-calibration`.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
+    /// Interval definition: `equal-tailed` (quantiles; binned-KDE mode) or `gampen` (GaMPEN's
+    /// aggregator: KDE mode on a 1000-point grid, windows grown around it until their KDE
+    /// mass is nearest 68.27/95.45/99.73 %, std over N; costs about 1000 x draws per
+    /// parameter and galaxy).
+    #[arg(long, default_value_t = IntervalMethod::EqualTailed)]
+    pub intervals: IntervalMethod,
+    /// Column layout: `default` (lo68/hi68/... numeric columns) or `gampen` (GaMPEN's
+    /// catalogue columns: *_sig_ci, *_twosig_ci, *_threesig_ci pairs, bt/R_e_asec/
+    /// total_flux_adus names and total_mag for its published targets).
+    #[arg(long, value_enum, default_value_t = Columns::Default)]
+    pub columns: Columns,
+    /// Monte-Carlo dropout rate to sample with, in [0, 1), instead of the checkpoint's
+    /// (config.json `dropout`). This changes the posterior: the epistemic spread grows with
+    /// the rate, and a rate far from the training rate also shifts the network's outputs.
+    #[arg(long)]
+    pub dropout: Option<f64>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -85,9 +107,17 @@ pub fn execute(args: &Args) -> Result<usize> {
             "--batch-size, --passes and --samples-per-pass must be at least 1",
         ));
     }
+    if let Some(p) = args.dropout.filter(|p| !(0.0..1.0).contains(p)) {
+        return Err(CliError::usage(format!(
+            "--dropout must lie in [0, 1), got {p}"
+        )));
+    }
     let catalog = catalog_path(&args.data, args.split.as_deref())?;
     let device = args.device.device();
-    let (model, labels) = checkpoint::load(&args.model, &device)?;
+    let (mut model, labels) = checkpoint::load(&args.model, &device)?;
+    if let Some(p) = args.dropout {
+        model.set_dropout(p);
+    }
     let params = model.config().parameters.clone();
     let inverse: &dyn LabelInverse = match &labels {
         Some(l) => l,
@@ -96,21 +126,7 @@ pub fn execute(args: &Args) -> Result<usize> {
             &Identity
         }
     };
-    let calibration = match &args.calibration {
-        Some(p) => {
-            let c: CalibrationScale = read_json(p)?;
-            if c.parameters != params || c.scales.len() != params.len() {
-                return Err(CliError::usage(format!(
-                    "{}: calibration is for {:?} but the model predicts {:?}",
-                    p.display(),
-                    c.parameters,
-                    params
-                )));
-            }
-            Some(c)
-        }
-        None => None,
-    };
+    let calibration = read_calibration(args, &params)?;
     let dataset: Option<DatasetOptions> = match find_dataset_json(&args.model) {
         Some(p) => Some(read_json(&p)?),
         None => None,
@@ -126,9 +142,10 @@ pub fn execute(args: &Args) -> Result<usize> {
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_dir(parent)?;
     }
+    let layout = Layout::new(args, &params, labels.as_ref());
     let mut writer = csv::Writer::from_path(&args.out).map_err(|e| CliError::csv(&args.out, e))?;
     let mut header: Vec<String> = stream.headers().to_vec();
-    header.extend(summary_headers(&params));
+    header.extend(layout.headers(&params));
     writer
         .write_record(&header)
         .map_err(|e| CliError::csv(&args.out, e))?;
@@ -159,19 +176,23 @@ pub fn execute(args: &Args) -> Result<usize> {
             let options = PosteriorOptions::new()
                 .with_passes(args.passes)
                 .with_samples_per_pass(args.samples_per_pass)
-                .with_keep_samples(samples.is_some())
+                .with_keep_samples(samples.is_some() || layout.needs_samples())
+                .with_interval_method(args.intervals)
                 .with_seed(Some(
                     args.seed ^ (chunk[0].0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                 ));
             let posteriors = model.predict_posterior(images, &options, inverse)?;
+            if written == 0 {
+                // After the first batch, so that a run that fails on its inputs prints only
+                // its error line.
+                bar.suspend(|| report_dropout(&model, args.dropout.is_some()));
+            }
             for ((_, fields), mut post) in chunk.drain(..).zip(posteriors) {
                 if let Some(c) = &calibration {
                     c.apply(&mut post);
                 }
                 let mut record = fields;
-                for m in &post.marginals {
-                    record.extend(summary_values(m).iter().map(|&v| cell(v)));
-                }
+                record.extend(layout.cells(&post)?);
                 writer
                     .write_record(&record)
                     .map_err(|e| CliError::csv(&args.out, e))?;
@@ -196,6 +217,79 @@ pub fn execute(args: &Args) -> Result<usize> {
         s.finish()?;
     }
     Ok(written)
+}
+
+/// The one stderr line that says which dropout rate the posterior is sampled with.
+fn report_dropout(model: &Gampen, overridden: bool) {
+    let from = if overridden {
+        "--dropout"
+    } else {
+        "the checkpoint's config.json"
+    };
+    eprintln!(
+        "sampling with Monte-Carlo dropout rate {} (from {from})",
+        model.config().dropout
+    );
+}
+
+/// The calibration of `--calibration`, checked against the model's parameters.
+fn read_calibration(args: &Args, params: &[String]) -> Result<Option<CalibrationScale>> {
+    let Some(p) = &args.calibration else {
+        return Ok(None);
+    };
+    let c: CalibrationScale = read_json(p)?;
+    if c.parameters != params || c.scales.len() != params.len() {
+        return Err(CliError::usage(format!(
+            "{}: calibration is for {:?} but the model predicts {:?}",
+            p.display(),
+            c.parameters,
+            params
+        )));
+    }
+    Ok(Some(c))
+}
+
+/// How a posterior becomes the summary cells of a row.
+enum Layout {
+    /// [`crate::output::STATS`] per parameter.
+    Default,
+    /// GaMPEN's catalogue layout, with the interval method for derived quantities.
+    Gampen(GampenCatalogue, IntervalMethod),
+}
+
+impl Layout {
+    fn new(args: &Args, params: &[String], labels: Option<&LabelTransform>) -> Self {
+        match args.columns {
+            Columns::Default => Self::Default,
+            Columns::Gampen => Self::Gampen(GampenCatalogue::new(params, labels), args.intervals),
+        }
+    }
+
+    fn headers(&self, params: &[String]) -> Vec<String> {
+        match self {
+            Self::Default => summary_headers(params),
+            Self::Gampen(c, _) => c.headers(),
+        }
+    }
+
+    fn needs_samples(&self) -> bool {
+        matches!(self, Self::Gampen(c, _) if c.needs_samples())
+    }
+
+    fn cells(&self, post: &GalaxyPosterior) -> Result<Vec<String>> {
+        Ok(match self {
+            Self::Default => post
+                .marginals
+                .iter()
+                .flat_map(|m| summary_values(m).map(cell))
+                .collect(),
+            Self::Gampen(c, method) => c
+                .summaries(post, *method)?
+                .iter()
+                .flat_map(gampen_cells)
+                .collect(),
+        })
+    }
 }
 
 /// The `dataset.json` a training run wrote, looked up in the model path and up to three
