@@ -188,7 +188,7 @@ gampen_testing::backend_tests! {
 
 /// The error's text, after checking it is one line that names the file.
 fn one_line_error(result: Result<Gampen, GampenError>, path: &Path) -> String {
-    let msg = result.err().expect("the load must fail").to_string();
+    let msg = result.expect_err("the load must fail").to_string();
     assert!(!msg.contains('\n'), "not one line: {msg}");
     assert!(
         msg.contains(&path.display().to_string()),
