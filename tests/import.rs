@@ -293,6 +293,7 @@ fn broken_state_dicts_are_errors_naming_the_keys() {
         OriginalArch::Vgg16,
         96,
         params(),
+        0.5,
         &device,
     );
     assert!(

@@ -27,6 +27,18 @@ pub(crate) enum Layer {
 }
 
 impl VggVariant {
+    /// For each convolution, in order, whether a max-pool follows it: the layer list that
+    /// torchvision's `make_layers` turns into `features`, so importers can count its indices.
+    pub fn pool_after_each_conv(&self) -> Vec<bool> {
+        let layers = self.layers();
+        layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(l, Layer::Conv(_)))
+            .map(|(i, _)| matches!(layers.get(i + 1), Some(Layer::Pool)))
+            .collect()
+    }
+
     /// torchvision's `cfgs` table.
     pub(crate) fn layers(&self) -> Vec<Layer> {
         use Layer::{Conv as C, Pool as M};

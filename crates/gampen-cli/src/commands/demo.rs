@@ -89,6 +89,10 @@ pub fn run(args: Args) -> Result<()> {
         covariance: None,
         stn: None,
         dropout: None,
+        width: None,
+        hidden: None,
+        init_backbone: None,
+        init_classifier: false,
         epochs: args.epochs,
         batch_size: 32,
         lr: Some(1e-3),
@@ -132,6 +136,9 @@ pub fn run(args: Args) -> Result<()> {
         samples_out: None,
         shard: None,
         calibration: None,
+        intervals: Default::default(),
+        columns: Default::default(),
+        dropout: None,
         quiet: false,
     };
     let n_test = predict::execute(&predict_args)?;
