@@ -253,7 +253,7 @@ pub fn scaling_from_data_dir(
     for name in targets {
         let values = finite_column(&table, name)?;
         let (mean, std) = population_mean_std(&values);
-        if !(std > 0.0) {
+        if std.is_nan() || std <= 0.0 {
             return Err(GampenError::Config(format!(
                 "{}: column {name:?} has zero spread, so it cannot define a standard scaling",
                 train.display()
