@@ -165,6 +165,32 @@ gampen_testing::backend_tests! {
         eprintln!("MC spread at dropout 0.0004: worst |std diff| = {worst:.2} standard errors");
     }
 
+    fn the_spread_grows_with_the_rate(device) {
+        // The scrambling the published rate avoids: at the original classes' default of 0.5
+        // the Monte-Carlo spread of every output is many times the published model's.
+        let (mut model, _) = import(device);
+        model.set_mc_dropout(true);
+        device.seed(23);
+        let h = model.deterministic(inputs(device));
+        let [b, c, hh, ww] = h.dims();
+        let reps = 100;
+        let h = h.unsqueeze_dim::<5>(0).repeat_dim(0, reps).reshape([reps * b, c, hh, ww]);
+        let spread = |model: &gampen::Gampen| -> Vec<f64> {
+            let out = to_vec(model.stochastic(h.clone()));
+            let passes: Vec<Vec<f64>> = out.chunks(9).map(|c| c.iter().map(|&v| v as f64).collect()).collect();
+            moments(&passes).into_iter().map(|(_, std, _)| std).collect()
+        };
+        let published = spread(&model);
+        model.set_dropout(0.5);
+        let scrambled = spread(&model);
+        let mut least = f64::INFINITY;
+        for (k, (p, s)) in published.iter().zip(&scrambled).enumerate() {
+            assert!(*s > 5.0 * p, "output {k}: std {s} at 0.5 vs {p} at 0.0004");
+            least = least.min(s / p);
+        }
+        eprintln!("MC spread at dropout 0.5 is at least {least:.1}x the spread at 0.0004");
+    }
+
     fn the_rate_and_scaling_survive_a_checkpoint(device) {
         let (model, labels) = import(device);
         let tmp = tempfile::tempdir().unwrap();
