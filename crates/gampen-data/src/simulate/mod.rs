@@ -23,3 +23,5 @@ pub use truth::Truth;
 
 #[cfg(test)]
 mod physics_tests;
+#[cfg(test)]
+mod galsim_tests;

@@ -1,4 +1,4 @@
-//! Point-spread functions (Gaussian, Moffat) as pixel-integrated kernels, and FFT
+//! Point-spread functions (Gaussian, Moffat) as kernels sampled at pixel centres, and FFT
 //! convolution.
 
 use std::sync::Arc;
@@ -44,25 +44,23 @@ impl PsfShape {
         }
     }
 
-    /// Pixel-integrated kernel (3x3 samples per pixel) of side `2 radius + 1`, summing to 1.
-    /// One quadrant is evaluated and mirrored (the PSF is circular).
+    /// Kernel of side `2 radius + 1`, the profile sampled at pixel centres, summing to 1.
+    ///
+    /// Sampled, not integrated over each pixel: the galaxy images it convolves are already
+    /// integrated over each pixel ([`add_sersic`](super::add_sersic)), and integrating the
+    /// kernel as well would apply the pixel response twice (measured against GalSim, about
+    /// +2 % size and -4 % peak for a 0.15 arcsec bulge in 0.6 arcsec seeing;
+    /// `tools/compare_galsim.py`). One quadrant is evaluated and mirrored (the PSF is
+    /// circular).
     ///
     /// # Shapes
     /// Returns `(2r+1)^2` values, row-major, centred.
     pub fn kernel(&self, fwhm_pix: f64, radius: usize) -> Vec<f64> {
         let side = 2 * radius + 1;
         let mut k = vec![0.0; side * side];
-        const S: usize = 3;
         for i in 0..=radius {
             for j in 0..=radius {
-                let mut v = 0.0;
-                for a in 0..S {
-                    for c in 0..S {
-                        let y = i as f64 - 0.5 + (a as f64 + 0.5) / S as f64;
-                        let x = j as f64 - 0.5 + (c as f64 + 0.5) / S as f64;
-                        v += self.profile(fwhm_pix, x * x + y * y);
-                    }
-                }
+                let v = self.profile(fwhm_pix, (i * i + j * j) as f64);
                 for (r, c) in [
                     (radius + i, radius + j),
                     (radius - i, radius + j),
