@@ -157,13 +157,51 @@ pub fn load(path: &Path, device: &Device) -> Result<(Gampen, Option<LabelTransfo
     let labels = if labels_path.is_file() {
         let text =
             fs::read_to_string(&labels_path).map_err(|e| GampenError::io(&labels_path, e))?;
-        Some(serde_json::from_str(&text).map_err(|e| {
+        let labels: LabelTransform = serde_json::from_str(&text).map_err(|e| {
             GampenError::checkpoint(&labels_path, format!("corrupt label transform: {e}"))
-        })?)
+        })?;
+        check_labels(&labels, model.config(), &labels_path)?;
+        Some(labels)
     } else {
         None
     };
     Ok((model, labels))
+}
+
+/// A label transform must have one column per model parameter: the posterior code indexes it
+/// by output position.
+fn check_labels(
+    labels: &LabelTransform,
+    config: &GampenConfig,
+    path: &Path,
+) -> Result<(), GampenError> {
+    if labels.columns.len() != config.num_params() {
+        return Err(GampenError::checkpoint(
+            path,
+            format!(
+                "label transform has {} columns but config.json predicts {} parameters {:?}",
+                labels.columns.len(),
+                config.num_params(),
+                config.parameters
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Burn's import errors list every mismatched tensor on one huge line; its first few hundred
+/// characters are what a user can act on.
+fn first_line_of(message: &str) -> String {
+    const MAX: usize = 300;
+    let line = message.lines().next().unwrap_or_default();
+    if line.len() <= MAX {
+        return format!("cannot read weights: {line}");
+    }
+    let cut = (0..=MAX).rev().find(|&i| line.is_char_boundary(i)).unwrap_or(0);
+    format!(
+        "weights do not fit config.json (e.g. a different width or cutout size): {} ...",
+        &line[..cut]
+    )
 }
 
 /// Loads the weights of checkpoint `dir` into `model`, which must have been built from the
@@ -185,7 +223,7 @@ pub fn load_weights(mut model: Gampen, dir: &Path) -> Result<Gampen, GampenError
     let mut store = BurnpackStore::from_file(&weights);
     let result = model
         .load_from(&mut store)
-        .map_err(|e| GampenError::checkpoint(&weights, format!("cannot read weights: {e}")))?;
+        .map_err(|e| GampenError::checkpoint(&weights, first_line_of(&e.to_string())))?;
     if !result.missing.is_empty() || !result.unused.is_empty() || !result.errors.is_empty() {
         return Err(GampenError::checkpoint(
             &weights,

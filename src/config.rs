@@ -8,6 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::GampenError;
 
+/// Largest accepted `cutout_size` (pixels per side).
+pub const MAX_CUTOUT_SIZE: usize = 4096;
+/// Largest accepted number of input channels.
+pub const MAX_CHANNELS: usize = 64;
+/// Largest accepted backbone width multiplier (1.0 is the published network).
+pub const MAX_WIDTH: f64 = 16.0;
+/// Largest accepted hidden-layer or localisation-channel size.
+pub const MAX_LAYER_SIZE: usize = 65_536;
+
 /// Which feature extractor sits downstream of the spatial transformer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum BackboneSpec {
@@ -121,6 +130,37 @@ impl GampenConfig {
                 self.cutout_size
             ));
         }
+        self.validate_sizes()
+    }
+
+    /// Upper limits and positivity of the sizes: a config.json is user input, and a huge
+    /// size would be an allocation failure (an abort, not an error) at init.
+    fn validate_sizes(&self) -> Result<(), GampenError> {
+        let bad = |msg: String| Err(GampenError::Config(msg));
+        for (what, value, max) in [
+            ("cutout_size", self.cutout_size, MAX_CUTOUT_SIZE),
+            ("channels", self.channels, MAX_CHANNELS),
+            ("stn_channels[0]", self.stn_channels[0], MAX_LAYER_SIZE),
+            ("stn_channels[1]", self.stn_channels[1], MAX_LAYER_SIZE),
+        ] {
+            if value == 0 || value > max {
+                return bad(format!("`{what}` = {value} is outside [1, {max}]"));
+            }
+        }
+        let (width, hidden) = match &self.backbone {
+            BackboneSpec::Vgg { width, hidden, .. } => (*width, hidden),
+            BackboneSpec::GamorNet { width, hidden } => (*width, hidden),
+        };
+        if !(width.is_finite() && width > 0.0 && width <= MAX_WIDTH) {
+            return bad(format!(
+                "backbone `width` = {width} must be a finite multiplier in (0, {MAX_WIDTH}]"
+            ));
+        }
+        if let Some(h) = hidden.iter().find(|&&h| h == 0 || h > MAX_LAYER_SIZE) {
+            return bad(format!(
+                "backbone `hidden` size {h} is outside [1, {MAX_LAYER_SIZE}]"
+            ));
+        }
         Ok(())
     }
 
@@ -128,8 +168,14 @@ impl GampenConfig {
     pub fn load_json(path: impl AsRef<std::path::Path>) -> Result<Self, GampenError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| GampenError::io(path, e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| GampenError::Config(format!("{}: {e}", path.display())))
+        let config: Self = serde_json::from_str(&text)
+            .map_err(|e| GampenError::Config(format!("{}: {e}", path.display())))?;
+        // Validated here so the message names the file the bad value came from.
+        config.validate().map_err(|e| match e {
+            GampenError::Config(msg) => GampenError::Config(format!("{}: {msg}", path.display())),
+            other => other,
+        })?;
+        Ok(config)
     }
 }
 
@@ -169,5 +215,32 @@ mod tests {
             .contains("cutout_size"));
         let cfg = GampenConfig::gampen_small(vec!["bt".into()]).with_dropout(1.0);
         assert!(cfg.validate().unwrap_err().to_string().contains("dropout"));
+    }
+
+    #[test]
+    fn zero_or_huge_sizes_are_errors_not_panics() {
+        let vgg = |width: f64, hidden: Vec<usize>| BackboneSpec::Vgg {
+            variant: VggVariant::Vgg11,
+            width,
+            batch_norm: true,
+            hidden,
+        };
+        let device = burn::tensor::Device::flex();
+        for (backbone, field) in [
+            (vgg(0.0, vec![8]), "width"),
+            (vgg(f64::NAN, vec![8]), "width"),
+            (vgg(1e9, vec![8]), "width"),
+            (vgg(0.125, vec![0]), "hidden"),
+            (BackboneSpec::GamorNet { width: -1.0, hidden: vec![8] }, "width"),
+        ] {
+            let cfg = GampenConfig::gampen_small(vec!["bt".into()]).with_backbone(backbone);
+            let err = cfg.init(&device).unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
+        let cfg = GampenConfig::gampen_small(vec!["bt".into()]).with_stn_channels([0, 16]);
+        assert!(cfg.init(&device).unwrap_err().to_string().contains("stn_channels"));
+        let mut cfg = GampenConfig::gampen_small(vec!["bt".into()]);
+        cfg.cutout_size = usize::MAX;
+        assert!(cfg.validate().unwrap_err().to_string().contains("cutout_size"));
     }
 }

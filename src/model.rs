@@ -112,7 +112,8 @@ impl GampenConfig {
                     .with_batch_norm(*batch_norm)
                     .with_hidden(hidden.clone())
                     .with_dropout(self.dropout)
-                    .init(device),
+                    .try_init(device)
+                    .map_err(|e| GampenError::Config(format!("backbone: {e}")))?,
             ),
             BackboneSpec::GamorNet { width, hidden } => Backbone::GamorNet(
                 GamorNetConfig::new(k)
@@ -120,7 +121,8 @@ impl GampenConfig {
                     .with_width(*width)
                     .with_hidden(hidden.clone())
                     .with_dropout(self.dropout)
-                    .init(device),
+                    .try_init(device)
+                    .map_err(|e| GampenError::Config(format!("backbone: {e}")))?,
             ),
         };
         Ok(Gampen {

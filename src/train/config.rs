@@ -8,6 +8,7 @@ use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 
 use super::objective::MeanLoss;
+use crate::error::GampenError;
 
 /// The optimiser and its hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,6 +58,27 @@ impl OptimizerKind {
             Some(norm) => optim.with_grad_clipping(GradientClipping::Norm(norm as f32)),
             None => optim,
         }
+    }
+
+    /// Checks the optimiser's hyper-parameters, naming the field.
+    pub fn validate(&self) -> Result<(), GampenError> {
+        let (probs, weight_decay) = match *self {
+            Self::Sgd { momentum, weight_decay, .. } => (vec![("momentum", momentum)], weight_decay),
+            Self::Adam { beta1, beta2, weight_decay } => {
+                (vec![("beta1", beta1), ("beta2", beta2)], weight_decay)
+            }
+        };
+        for (what, v) in probs {
+            if !(v.is_finite() && (0.0..1.0).contains(&v)) {
+                return Err(GampenError::Config(format!("`{what}` = {v} is outside [0, 1)")));
+            }
+        }
+        if !(weight_decay.is_finite() && weight_decay >= 0.0) {
+            return Err(GampenError::Config(format!(
+                "`weight_decay` = {weight_decay} must be finite and >= 0"
+            )));
+        }
+        Ok(())
     }
 
     fn init_unclipped(&self) -> ModuleOptimizer {
@@ -158,6 +180,42 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// Checks every field that a config file or a caller can set, naming the field: no value
+    /// reachable from a file may make training panic, diverge by construction or never start.
+    pub fn validate(&self) -> Result<(), GampenError> {
+        let bad = |msg: String| Err(GampenError::Config(msg));
+        if self.epochs == 0 {
+            return bad("`epochs` must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("`batch_size` must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("`lr` = {} must be finite and positive", self.lr));
+        }
+        if let Some(f) = self.final_lr_factor {
+            if !(f.is_finite() && f >= 0.0) {
+                return bad(format!("`final_lr_factor` = {f} must be finite and >= 0"));
+            }
+        }
+        if let Some(c) = self.clip_grad_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return bad(format!("`clip_grad_norm` = {c} must be finite and positive"));
+            }
+        }
+        if self.patience == Some(0) {
+            return bad("`patience` must be at least 1 (omit it to never stop early)".into());
+        }
+        if self.warmup_epochs > 0 && self.warmup_epochs >= self.epochs {
+            return bad(format!(
+                "`warmup_epochs` ({}) must be below `epochs` ({}): the covariance is trained \
+                 only after the warm-up",
+                self.warmup_epochs, self.epochs
+            ));
+        }
+        self.optimizer.validate()
+    }
+
     /// The learning rate of `epoch` (1-based), after [`final_lr_factor`](Self::final_lr_factor).
     pub fn lr_at(&self, epoch: usize) -> f64 {
         let Some(factor) = self.final_lr_factor else {
@@ -186,4 +244,31 @@ mod tests {
             assert!((got - want).abs() < 1e-6, "{lrs:?}");
         }
     }
+
+    #[test]
+    fn validate_names_every_bad_field() {
+        let ok = TrainConfig::new();
+        ok.validate().unwrap();
+        let sgd = |momentum: f64, weight_decay: f64| OptimizerKind::Sgd {
+            momentum,
+            nesterov: false,
+            weight_decay,
+        };
+        for (cfg, field) in [
+            (ok.clone().with_epochs(0), "epochs"),
+            (ok.clone().with_batch_size(0), "batch_size"),
+            (ok.clone().with_lr(f64::NAN), "lr"),
+            (ok.clone().with_lr(-1.0), "lr"),
+            (ok.clone().with_final_lr_factor(Some(f64::INFINITY)), "final_lr_factor"),
+            (ok.clone().with_clip_grad_norm(Some(-1.0)), "clip_grad_norm"),
+            (ok.clone().with_patience(Some(0)), "patience"),
+            (ok.clone().with_warmup_epochs(40), "warmup_epochs"),
+            (ok.clone().with_optimizer(sgd(f64::NAN, 0.0)), "momentum"),
+            (ok.clone().with_optimizer(sgd(0.9, -1.0)), "weight_decay"),
+        ] {
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains(field), "{field}: {err}");
+        }
+    }
+
 }

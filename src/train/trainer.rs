@@ -74,18 +74,7 @@ pub fn train(
 ) -> Result<(Gampen, TrainReport), GampenError> {
     let n = model.config().num_params();
     check_sets(n, train, devel)?;
-    if config.batch_size == 0 {
-        return Err(GampenError::Config(
-            "`batch_size` must be at least 1".into(),
-        ));
-    }
-    if config.warmup_epochs > 0 && config.warmup_epochs >= config.epochs {
-        return Err(GampenError::Config(format!(
-            "`warmup_epochs` ({}) must be below `epochs` ({}): the covariance is trained only \
-             after the warm-up",
-            config.warmup_epochs, config.epochs
-        )));
-    }
+    config.validate()?;
     fs::create_dir_all(run_dir.join("checkpoints")).map_err(|e| GampenError::io(run_dir, e))?;
     let inverse: &dyn LabelInverse = match labels {
         Some(l) => l,

@@ -8,6 +8,7 @@ mod commands;
 mod cutouts;
 mod device;
 mod error;
+mod flags;
 mod labels;
 mod output;
 mod progress;

@@ -36,10 +36,10 @@ pub struct Args {
     #[arg(long)]
     pub grid: Option<PathBuf>,
     /// Galaxies in the PNG grid.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 12, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub grid_count: usize,
     /// Galaxies per batch.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]

@@ -27,24 +27,24 @@ pub struct Args {
     #[arg(long, default_value = "demo-out")]
     pub out: PathBuf,
     /// Galaxies to simulate (balanced-dev split: about 70 % train, 15 % devel, 15 % test).
-    #[arg(long, default_value_t = 1600)]
+    #[arg(long, default_value_t = 1600, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub count: usize,
     /// Training epochs.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 12, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub epochs: usize,
     /// Epochs that fit only the means before the covariance likelihood (see `gampen train
     /// --warmup-epochs`).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = crate::flags::count_usize, allow_negative_numbers = true)]
     pub warmup_epochs: usize,
     /// How the means are fitted (see `gampen train --mean-loss`).
     #[arg(long, value_enum, default_value_t = train::MeanLossArg::Mse)]
     pub mean_loss: train::MeanLossArg,
     /// Cosine learning-rate decay to this fraction of the initial rate (see `gampen train
     /// --final-lr-factor`).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, value_parser = crate::flags::finite_non_negative_f64, allow_negative_numbers = true)]
     pub final_lr_factor: f64,
     /// Monte-Carlo dropout passes per test galaxy.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub passes: usize,
     /// Seed of the simulation and training.
     #[arg(long, default_value_t = 0)]

@@ -41,7 +41,7 @@ pub struct Args {
     #[arg(long, requires = "scaling_data", conflicts_with = "published")]
     pub scaling_slug: Option<String>,
     /// Cutout side the model was trained on (published: 239, 143 or 96).
-    #[arg(long, required_unless_present = "published")]
+    #[arg(long, required_unless_present = "published", value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub cutout_size: Option<usize>,
     /// Predicted parameters in the order of the original --label_cols.
     #[arg(long)]
@@ -52,7 +52,7 @@ pub struct Args {
     pub arch: Option<String>,
     /// The dropout rate the model was trained with, which Monte-Carlo sampling uses. A state
     /// dict does not store it, so it must be given (published models: set by the preset).
-    #[arg(long, required_unless_present = "published")]
+    #[arg(long, required_unless_present = "published", value_parser = crate::flags::probability, allow_negative_numbers = true)]
     pub dropout: Option<f64>,
     /// Label scaling file (CSV or JSON: parameter, mean, std[, transform, snap_lower,
     /// snap_upper]) so that predictions come back in original units; without it or

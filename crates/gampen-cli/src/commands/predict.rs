@@ -46,14 +46,14 @@ pub struct Args {
     #[arg(long)]
     pub out: PathBuf,
     /// Monte-Carlo dropout passes per galaxy (GaMPEN's catalogues: 500).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub passes: usize,
     /// Draws from each pass's predicted normal.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub samples_per_pass: usize,
     /// Galaxies per batch (memory ~ batch size; at most 256 galaxy-passes go through the
     /// network at once).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Seed of the dropout masks and normal draws (each batch derives its own from it).
     #[arg(long, default_value_t = 0)]
@@ -86,7 +86,7 @@ pub struct Args {
     /// Monte-Carlo dropout rate to sample with, in [0, 1), instead of the checkpoint's
     /// (config.json `dropout`). This changes the posterior: the epistemic spread grows with
     /// the rate, and a rate far from the training rate also shifts the network's outputs.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::probability, allow_negative_numbers = true)]
     pub dropout: Option<f64>,
     /// No progress bar.
     #[arg(long)]

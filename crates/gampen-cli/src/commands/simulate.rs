@@ -15,10 +15,10 @@ pub struct Args {
     #[arg(long)]
     pub out: PathBuf,
     /// Number of galaxies.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub count: usize,
     /// Cutout side in pixels (overrides the config's image_size).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub size: Option<usize>,
     /// Seed (overrides the config's seed); galaxy i depends only on (seed, i).
     #[arg(long)]
@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, default_value = "bt")]
     pub balance_column: String,
     /// Equal-width bins of the balance column.
-    #[arg(long, default_value_t = gampen_data::simulate::SIMULATED_BALANCE_BINS)]
+    #[arg(long, default_value_t = gampen_data::simulate::SIMULATED_BALANCE_BINS, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub bins: usize,
 }
 

@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long, default_value = "bt")]
     pub balance_column: String,
     /// Equal-width bins of the balance column.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub bins: usize,
     /// Seed of the shuffles.
     #[arg(long, default_value_t = 0)]

@@ -130,10 +130,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = PresetArg::Small)]
     pub preset: PresetArg,
     /// Model input side in pixels (centre crop of the cutouts) [default: 64 small, 239 original].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub cutout_size: Option<usize>,
     /// Model input channels; single-band cutouts are repeated [default: 1 small, 3 original].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub channels: Option<usize>,
     /// Likelihood [default: cov].
     #[arg(long, value_enum)]
@@ -145,10 +145,10 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub stn: Option<StnArg>,
     /// Dropout rate [default: 0.02 small, 0.5 original].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::probability, allow_negative_numbers = true)]
     pub dropout: Option<f64>,
     /// Multiplier on the backbone's convolution widths [default: 0.125 small, 1.0 original].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive_f64, allow_negative_numbers = true)]
     pub width: Option<f64>,
     /// Hidden layer sizes of the backbone's classifier, comma-separated [default: 64,64 small,
     /// 4096,4096 original].
@@ -165,32 +165,32 @@ pub struct Args {
     #[arg(long, requires = "init_backbone")]
     pub init_classifier: bool,
     /// Epochs.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub epochs: usize,
     /// Galaxies per batch.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Learning rate [default: 0.005 for sgd, 0.001 for adam].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive_f64, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Decay the learning rate along a cosine to this fraction of --lr by the last epoch
     /// [default: constant].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::finite_non_negative_f64, allow_negative_numbers = true)]
     pub final_lr_factor: Option<f64>,
     /// Optimiser.
     #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
     pub optimizer: OptimizerArg,
     /// SGD momentum.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, value_parser = crate::flags::probability, allow_negative_numbers = true)]
     pub momentum: f64,
     /// Nesterov momentum (SGD).
     #[arg(long)]
     pub nesterov: bool,
     /// L2 weight decay.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::flags::finite_non_negative_f64, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Stop when the devel loss has not improved for this many epochs.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub patience: Option<usize>,
     /// Seed of initialisation, shuffling, augmentation and dropout.
     #[arg(long, default_value_t = 0)]
@@ -199,11 +199,11 @@ pub struct Args {
     #[arg(long)]
     pub no_augment: bool,
     /// Clip each parameter's gradient to this L2 norm.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive_f64, allow_negative_numbers = true)]
     pub clip_grad_norm: Option<f64>,
     /// Fit only the means (mean squared error) for this many epochs before the likelihood
     /// takes over; helps a Gaussian head learn hard parameters such as B/T.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = crate::flags::count_usize, allow_negative_numbers = true)]
     pub warmup_epochs: usize,
     /// How the means are fitted: by the likelihood (GaMPEN), or by squared error with the
     /// likelihood fitting the covariance around them (after Stirn et al. 2023).
