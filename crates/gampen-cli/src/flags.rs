@@ -86,7 +86,9 @@ mod tests {
     fn accepts_good_values_and_explains_bad_ones() {
         assert_eq!(positive_usize("3"), Ok(3));
         assert!(positive_usize("0").unwrap_err().contains("at least 1"));
-        assert!(positive_usize("-1").unwrap_err().contains("not a non-negative"));
+        assert!(positive_usize("-1")
+            .unwrap_err()
+            .contains("not a non-negative"));
         assert!(positive_usize("99999999999").unwrap_err().contains("limit"));
         assert_eq!(count_usize("0"), Ok(0));
         assert_eq!(probability("0.5"), Ok(0.5));

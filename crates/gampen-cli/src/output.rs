@@ -111,6 +111,24 @@ pub struct PredictionTable {
     pub values: Vec<Vec<Vec<f64>>>,
 }
 
+/// A galaxy predicted twice (a shard merged twice, or two runs concatenated) would count
+/// twice in every metric, or one row would silently win: refuse, naming both rows.
+pub fn check_unique(path: &Path, file_names: &[String]) -> Result<()> {
+    let mut seen = std::collections::HashMap::with_capacity(file_names.len());
+    for (row, name) in file_names.iter().enumerate() {
+        if let Some(first) = seen.insert(gampen_data::canonical_key(name), row) {
+            return Err(CliError::usage(format!(
+                "{}: file_name {name:?} in data row {} repeats data row {} (1-based, header \
+                 not counted): every galaxy must appear once",
+                path.display(),
+                row + 1,
+                first + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Where each [`STATS`] entry of a parameter comes from in a file: a numeric column, or one
 /// end of an interval-pair column.
 #[derive(Clone, Copy, Debug)]
@@ -178,6 +196,7 @@ impl PredictionTable {
                 }
             }
         }
+        check_unique(path, &file_names)?;
         Ok(Self {
             parameters,
             columns,

@@ -60,9 +60,26 @@ impl CsvTable {
         })
     }
 
-    /// Writes the table as CSV to `path`.
+    /// Writes the table as CSV to `path`, complete or not at all: into a hidden temporary
+    /// `.<name>.tmp-<pid>` beside it, synced, then renamed over `path` (the same naming as
+    /// `gampen::atomic`, so a killed writer's leftover is recognised and cleaned there).
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), DataError> {
         let path = path.as_ref();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let result = self.write_to(&tmp).and_then(|()| {
+            std::fs::rename(&tmp, path).map_err(|e| DataError::io(path.to_path_buf(), e))
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn write_to(&self, path: &Path) -> Result<(), DataError> {
         let csv_err = |source| DataError::Csv {
             path: path.to_path_buf(),
             source,
@@ -72,8 +89,10 @@ impl CsvTable {
         for row in &self.rows {
             writer.write_record(row).map_err(csv_err)?;
         }
-        writer
-            .flush()
+        let file = writer
+            .into_inner()
+            .map_err(|e| DataError::io(path.to_path_buf(), e.into_error()))?;
+        file.sync_all()
             .map_err(|e| DataError::io(path.to_path_buf(), e))
     }
 
@@ -269,8 +288,8 @@ fn shortened(text: &str) -> String {
 }
 
 /// `key` as a path with `.` components and repeated separators removed, so that two
-/// spellings of one relative file compare equal.
-fn canonical_key(key: &str) -> String {
+/// spellings of one relative file compare equal (the key [`CsvTable::key_column`] compares).
+pub fn canonical_key(key: &str) -> String {
     Path::new(key)
         .components()
         .filter(|c| !matches!(c, std::path::Component::CurDir))

@@ -28,7 +28,7 @@ pub mod splits;
 pub mod transform;
 
 pub use batch::GalaxyBatch;
-pub use catalog::{Catalog, CsvTable};
+pub use catalog::{canonical_key, Catalog, CsvTable};
 pub use dataset::{DatasetOptions, GalaxyDataset};
 pub use error::DataError;
 pub use fits::{read_fits, write_fits};

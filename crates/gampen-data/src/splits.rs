@@ -163,7 +163,9 @@ pub fn load_split(dir: impl AsRef<Path>, name: &str) -> Result<CsvTable, DataErr
 
 /// Writes `splits/{prefix}-{train,devel,test}.csv` for one split of `table`.
 ///
-/// `prefix` is e.g. `balanced-dev`. Returns the three paths.
+/// `prefix` is e.g. `balanced-dev`. Returns the three paths. A part with a positive
+/// fraction that would get no galaxy is an error naming the part and what to change, and
+/// nothing is written.
 pub fn write_split(
     dir: impl AsRef<Path>,
     table: &CsvTable,
@@ -172,13 +174,68 @@ pub fn write_split(
     balance: &Balance,
     seed: u64,
 ) -> Result<[PathBuf; 3], DataError> {
+    let idx = split_indices(table, fractions, balance, seed)?;
+    check_parts(&dir, prefix, fractions, balance, &idx)?;
+    write_parts(dir, table, prefix, &idx)
+}
+
+fn split_indices(
+    table: &CsvTable,
+    fractions: &SplitFractions,
+    balance: &Balance,
+    seed: u64,
+) -> Result<SplitIndices, DataError> {
     fractions.validate()?;
-    let idx = match balance {
+    Ok(match balance {
         Balance::Unbalanced => unbalanced_split(table.rows.len(), fractions, seed),
         Balance::Balanced { column, bins } => {
             balanced_split(&table.numeric_column(column)?, *bins, fractions, seed)?
         }
-    };
+    })
+}
+
+/// An empty part would only fail later (training on no devel galaxies) or silently
+/// evaluate nothing; balancing is the usual cause, when one outlier leaves a bin with a
+/// single galaxy and every bin is cut down to it.
+fn check_parts(
+    dir: impl AsRef<Path>,
+    prefix: &str,
+    fractions: &SplitFractions,
+    balance: &Balance,
+    idx: &SplitIndices,
+) -> Result<(), DataError> {
+    for (part, fraction, rows) in [
+        ("train", fractions.train, &idx.train),
+        ("devel", fractions.devel, &idx.devel),
+        ("test", fractions.test, &idx.test),
+    ] {
+        if fraction > 0.0 && rows.is_empty() {
+            let fix = match balance {
+                Balance::Balanced { column, bins } => format!(
+                    "balancing on `{column}` with {bins} bins keeps only {} galaxies (a bin \
+                     holds very few, e.g. around an outlier): use --unbalanced, fewer --bins \
+                     or another --balance-column",
+                    idx.train.len() + idx.devel.len() + idx.test.len()
+                ),
+                Balance::Unbalanced => "the catalog is too small for this fraction: give \
+                                        the part a larger fraction"
+                    .to_string(),
+            };
+            return Err(DataError::Config(format!(
+                "{} would be empty: {fix}",
+                split_path(&dir, &format!("{prefix}-{part}")).display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn write_parts(
+    dir: impl AsRef<Path>,
+    table: &CsvTable,
+    prefix: &str,
+    idx: &SplitIndices,
+) -> Result<[PathBuf; 3], DataError> {
     let splits_dir = dir.as_ref().join("splits");
     std::fs::create_dir_all(&splits_dir).map_err(|e| DataError::io(&splits_dir, e))?;
     let mut paths = Vec::with_capacity(3);
@@ -197,7 +254,9 @@ pub fn write_split(
 /// Writes all 42 standard split files (balanced and unbalanced, seven sizes, three parts)
 /// for the catalog `dir/info.csv`, balancing on `balance_column` with `bins` bins.
 ///
-/// Each size gets its own seed derived from `seed`, so the splits are reproducible.
+/// Each size gets its own seed derived from `seed`, so the splits are reproducible. Unlike
+/// [`write_split`], a part may come out empty on a small catalog (the small standard
+/// fractions, e.g. 0.3 % devel, need thousands of galaxies).
 pub fn write_standard_splits(
     dir: impl AsRef<Path>,
     balance_column: &str,
@@ -209,26 +268,15 @@ pub fn write_standard_splits(
     let mut written = Vec::new();
     for (k, (size, fractions)) in STANDARD_SPLITS.iter().enumerate() {
         let size_seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(k as u64 + 1));
-        written.extend(write_split(
-            dir,
-            &table,
-            &format!("unbalanced-{size}"),
-            fractions,
-            &Balance::Unbalanced,
-            size_seed,
-        )?);
+        let prefix = format!("unbalanced-{size}");
+        let idx = split_indices(&table, fractions, &Balance::Unbalanced, size_seed)?;
+        written.extend(write_parts(dir, &table, &prefix, &idx)?);
         let balance = Balance::Balanced {
             column: balance_column.to_string(),
             bins,
         };
-        written.extend(write_split(
-            dir,
-            &table,
-            &format!("balanced-{size}"),
-            fractions,
-            &balance,
-            size_seed,
-        )?);
+        let idx = split_indices(&table, fractions, &balance, size_seed)?;
+        written.extend(write_parts(dir, &table, &format!("balanced-{size}"), &idx)?);
     }
     Ok(written)
 }
@@ -285,4 +333,22 @@ mod tests {
         let s = unbalanced_split(100, &frac(0.5, 0.1, 0.1), 0);
         assert_eq!((s.train.len(), s.devel.len(), s.test.len()), (50, 10, 10));
     }
+
+    #[test]
+    fn an_outlier_that_empties_a_part_is_an_error_naming_it() {
+        let mut values: Vec<f64> = (0..100).map(|i| i as f64 / 100.0).collect();
+        values.push(1e6);
+        let f = frac(0.5, 0.25, 0.25);
+        let balance = Balance::Balanced {
+            column: "r_e".into(),
+            bins: 5,
+        };
+        let idx = balanced_split(&values, 5, &f, 0).unwrap();
+        let err = check_parts("d", "outlier", &f, &balance, &idx)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outlier-devel.csv") && err.contains("--unbalanced"), "{err}");
+        check_parts("d", "x", &f, &balance, &unbalanced_split(101, &f, 0)).unwrap();
+    }
+
 }

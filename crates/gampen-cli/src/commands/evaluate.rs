@@ -1,7 +1,7 @@
 //! `gampen evaluate`: prediction CSV against the catalog's true values.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use gampen::calibration::CalibrationScale;
 use gampen::posterior::catalogue::GampenCatalogue;
@@ -14,6 +14,7 @@ use crate::cutouts::{catalog_path, FILE_NAME};
 use crate::error::{create_dir, write_json, CliError, Result};
 use crate::labels::split_list;
 use crate::output::{Columns, PredictionTable};
+use crate::paths::{check_io, write_via_temp};
 
 /// Options of `gampen evaluate`.
 #[derive(clap::Args, Debug, Clone)]
@@ -38,6 +39,9 @@ pub struct Args {
     /// predictions, not on the test set you report.
     #[arg(long)]
     pub fit_calibration: Option<PathBuf>,
+    /// Replace eval.json and the plots when --out already holds them.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Accuracy and calibration of one parameter.
@@ -91,9 +95,40 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The files `gampen evaluate` writes into --out.
+const OUTPUT_FILES: [&str; 4] = [
+    "eval.json",
+    "calibration.png",
+    "predicted_vs_true.png",
+    "residuals.png",
+];
+
+/// Refuses outputs that are, or lie inside, an input, and (without --force) replacing
+/// files a previous evaluation wrote.
+fn check_outputs(args: &Args) -> Result<()> {
+    let files: Vec<PathBuf> = OUTPUT_FILES.iter().map(|f| args.out.join(f)).collect();
+    let mut outputs: Vec<(&str, &Path)> = files.iter().map(|f| ("--out", f.as_path())).collect();
+    if let Some(c) = &args.fit_calibration {
+        outputs.push(("--fit-calibration", c));
+    }
+    check_io(
+        &[("--predictions", &args.predictions), ("--data", &args.data)],
+        &outputs,
+    )?;
+    match files.iter().find(|f| f.exists()) {
+        Some(f) if !args.force => Err(CliError::usage(format!(
+            "--out {} already holds {}: pass --force to replace it, or choose another --out",
+            args.out.display(),
+            f.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Evaluates as `args` say, writing eval.json and the plots.
 pub fn execute(args: &Args) -> Result<EvalReport> {
     let info = catalog_path(&args.data, None)?;
+    check_outputs(args)?;
     let wanted = args.labels.as_deref().map(split_list);
     let table = CsvTable::read(&info)?;
     let mut preds = PredictionTable::read(&args.predictions, wanted.as_deref())?;
@@ -101,22 +136,22 @@ pub fn execute(args: &Args) -> Result<EvalReport> {
         skip_derived_without_truth(&mut preds, &table)?;
     }
     let params = preds.parameters.clone();
-    let file_col = table.column(FILE_NAME)?;
     let truth_cols: Vec<Vec<f64>> = params
         .iter()
         .map(|p| table.numeric_column(p))
         .collect::<std::result::Result<_, _>>()?;
-    let by_name: HashMap<&str, usize> = table
-        .rows
+    // Checked keys: a galaxy listed twice in the truth catalog must not let one row win.
+    let by_name: HashMap<String, usize> = table
+        .key_column(FILE_NAME)?
         .iter()
         .enumerate()
-        .map(|(i, r)| (r[file_col].as_str(), i))
+        .map(|(i, k)| (gampen_data::canonical_key(k), i))
         .collect();
     // truth[param][matched row], pred row index per matched row.
     let mut rows = Vec::new();
     let mut missing = Vec::new();
     for (i, name) in preds.file_names.iter().enumerate() {
-        match by_name.get(name.as_str()) {
+        match by_name.get(&gampen_data::canonical_key(name)) {
             Some(&t) => rows.push((i, t)),
             None => missing.push(name.clone()),
         }
@@ -211,29 +246,27 @@ pub fn execute(args: &Args) -> Result<EvalReport> {
         .iter()
         .map(|r| r.coverage.to_vec())
         .collect();
-    gampen_plot::calibration_plot(
-        &args.out.join("calibration.png"),
-        &params,
-        &LEVELS,
-        &coverage,
-    )?;
+    write_via_temp(&args.out.join("calibration.png"), |tmp| {
+        Ok(gampen_plot::calibration_plot(
+            tmp, &params, &LEVELS, &coverage,
+        )?)
+    })?;
     let medians: Vec<Vec<f64>> = (0..params.len()).map(|p| pick(p, "median")).collect();
     let lows: Vec<Vec<f64>> = (0..params.len()).map(|p| pick(p, "lo68")).collect();
     let highs: Vec<Vec<f64>> = (0..params.len()).map(|p| pick(p, "hi68")).collect();
-    gampen_plot::predicted_vs_true_grid(
-        &args.out.join("predicted_vs_true.png"),
-        &params,
-        &truth,
-        &medians,
-        &lows,
-        &highs,
-    )?;
+    write_via_temp(&args.out.join("predicted_vs_true.png"), |tmp| {
+        Ok(gampen_plot::predicted_vs_true_grid(
+            tmp, &params, &truth, &medians, &lows, &highs,
+        )?)
+    })?;
     let residuals: Vec<Vec<f64>> = medians
         .iter()
         .zip(&truth)
         .map(|(m, t)| m.iter().zip(t).map(|(a, b)| a - b).collect())
         .collect();
-    gampen_plot::residual_histograms(&args.out.join("residuals.png"), &params, &residuals)?;
+    write_via_temp(&args.out.join("residuals.png"), |tmp| {
+        Ok(gampen_plot::residual_histograms(tmp, &params, &residuals)?)
+    })?;
 
     if let Some(path) = &args.fit_calibration {
         let posteriors: Vec<GalaxyPosterior> = rows

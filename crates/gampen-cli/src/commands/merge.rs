@@ -1,7 +1,9 @@
 //! `gampen merge`: concatenate prediction CSVs (shards) with one header.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
+use crate::cutouts::FILE_NAME;
 use crate::error::{CliError, Result};
 
 /// Options of `gampen merge`.
@@ -26,6 +28,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut header: Option<(PathBuf, csv::StringRecord)> = None;
     let mut writer = csv::Writer::from_path(&args.out).map_err(|e| CliError::csv(&args.out, e))?;
     let mut rows = 0usize;
+    let mut seen = SeenKeys::default();
     for path in &args.inputs {
         if !path.is_file() {
             return Err(CliError::usage(format!(
@@ -38,6 +41,9 @@ pub fn run(args: Args) -> Result<()> {
             .headers()
             .map_err(|e| CliError::csv(path, e))?
             .clone();
+        let key_col = h.iter().position(|c| c == FILE_NAME).ok_or_else(|| {
+            CliError::usage(format!("{}: no {FILE_NAME} column", path.display()))
+        })?;
         match &header {
             None => {
                 writer
@@ -69,8 +75,9 @@ pub fn run(args: Args) -> Result<()> {
             }
             Some(_) => {}
         }
-        for record in reader.records() {
+        for (row, record) in reader.records().enumerate() {
             let record = record.map_err(|e| CliError::csv(path, e))?;
+            seen.insert(path, row, &record[key_col])?;
             writer
                 .write_record(&record)
                 .map_err(|e| CliError::csv(&args.out, e))?;
@@ -84,4 +91,37 @@ pub fn run(args: Args) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// Keys already merged, with where they came from: overlapping shards (or one shard given
+/// twice under two names) must not put a galaxy twice into the merged file.
+#[derive(Default)]
+struct SeenKeys {
+    first: HashMap<String, (PathBuf, usize)>,
+}
+
+impl SeenKeys {
+    /// Records `key` of 0-based data row `row` of `path`, or names both places it appears.
+    fn insert(&mut self, path: &Path, row: usize, key: &str) -> Result<()> {
+        let canonical = gampen_data::canonical_key(key);
+        if canonical.is_empty() {
+            return Err(CliError::usage(format!(
+                "{}: data row {} has an empty {FILE_NAME}",
+                path.display(),
+                row + 1
+            )));
+        }
+        if let Some((first, first_row)) = self.first.get(&canonical) {
+            return Err(CliError::usage(format!(
+                "{}: {FILE_NAME} {key:?} in data row {} is already in {} data row {} (1-based): \
+                 every galaxy must appear once; are two shards overlapping or given twice?",
+                path.display(),
+                row + 1,
+                first.display(),
+                first_row + 1
+            )));
+        }
+        self.first.insert(canonical, (path.to_path_buf(), row));
+        Ok(())
+    }
 }

@@ -1,0 +1,1090 @@
+//! Bad-input corpus (issue 13): corrupt and odd FITS files, broken catalogs and prediction
+//! tables, mismatched model directories and out-of-range flags, each run through the built
+//! `gampen` binary. Every case must exit non-zero with exactly one `error:` line that names
+//! the file, row or flag, must not panic, and must leave every input file byte-identical.
+//!
+//! The cases are table-driven and share one tiny data directory and one one-epoch model,
+//! built once; failures are collected so one run reports every broken case.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// One bad input: the command line, the inputs it must leave alone, and what the error
+/// line must contain (all of it, case-sensitive).
+struct Case {
+    name: String,
+    args: Vec<String>,
+    inputs: Vec<PathBuf>,
+    expect: Vec<String>,
+}
+
+fn case(name: &str, args: &[&str], inputs: &[&Path], expect: &[&str]) -> Case {
+    Case {
+        name: name.to_string(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
+        expect: expect.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// A path as an argument; leaked so that argument tables can hold temporaries' paths (a few
+/// kilobytes for the whole test).
+fn s(p: &Path) -> &'static str {
+    Box::leak(
+        p.to_str()
+            .expect("utf-8 temp path")
+            .to_owned()
+            .into_boxed_str(),
+    )
+}
+
+fn gampen(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gampen"))
+        .args(args)
+        .output()
+        .expect("the gampen binary runs")
+}
+
+fn ok(args: &[&str]) {
+    let out = gampen(args);
+    assert!(
+        out.status.success(),
+        "gampen {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Hash of every file under `path` (or of `path` itself), keyed by relative path.
+fn snapshot(path: &Path) -> BTreeMap<PathBuf, u64> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            for entry in fs::read_dir(&p).expect("readable input dir") {
+                stack.push(entry.expect("dir entry").path());
+            }
+        } else if let Ok(bytes) = fs::read(&p) {
+            let mut h = DefaultHasher::new();
+            bytes.hash(&mut h);
+            out.insert(p, h.finish());
+        }
+    }
+    out
+}
+
+/// Runs one case; returns a description of what went wrong, if anything.
+fn check(c: &Case) -> Option<String> {
+    let before: Vec<_> = c.inputs.iter().map(|p| snapshot(p)).collect();
+    let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
+    let out = gampen(&args);
+    let after: Vec<_> = c.inputs.iter().map(|p| snapshot(p)).collect();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let problem = if out.status.success() {
+        "exited 0".to_string()
+    } else if !matches!(out.status.code(), Some(1 | 2)) {
+        format!("exit status {:?} (a panic or a signal)", out.status.code())
+    } else if lines.len() != 1 || !lines[0].starts_with("error: ") {
+        format!("expected one `error:` line, got {} lines", lines.len())
+    } else if stderr.contains("panicked") || stderr.contains("internal error") {
+        "panicked".to_string()
+    } else if let Some(missing) = c.expect.iter().find(|e| !lines[0].contains(e.as_str())) {
+        format!("message does not contain {missing:?}")
+    } else if before != after {
+        "an input file changed".to_string()
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{}: {problem}\n    {:?}\n    {}",
+        c.name,
+        c.args,
+        stderr.trim()
+    ))
+}
+
+/// The shared inputs: a data directory of 16 simulated 48x48 galaxies with a `tiny` split,
+/// a model trained on it for one epoch at 40x40, and its predictions for `tiny-test`.
+struct Fixture {
+    root: PathBuf,
+    data: PathBuf,
+    run: PathBuf,
+    preds: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let root = tempfile::tempdir().expect("temp dir").keep();
+    let data = root.join("data");
+    let run = root.join("run");
+    let preds = root.join("preds.csv");
+    ok(&[
+        "simulate",
+        "--out",
+        s(&data),
+        "--count",
+        "16",
+        "--size",
+        "48",
+        "--seed",
+        "3",
+    ]);
+    ok(&[
+        "splits",
+        "--data",
+        s(&data),
+        "--fractions",
+        "0.5,0.25,0.25",
+        "--name",
+        "tiny",
+        "--unbalanced",
+        "--seed",
+        "1",
+    ]);
+    ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--split",
+        "tiny",
+        "--out",
+        s(&run),
+        "--epochs",
+        "1",
+        "--cutout-size",
+        "40",
+        "--batch-size",
+        "8",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "1e-3",
+        "--quiet",
+    ]);
+    ok(&[
+        "predict",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--split",
+        "tiny-test",
+        "--out",
+        s(&preds),
+        "--passes",
+        "2",
+        "--samples-per-pass",
+        "2",
+        "--quiet",
+    ]);
+    Fixture {
+        root,
+        data,
+        run,
+        preds,
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Flags with values that must be refused at parse time, naming the flag.
+fn flag_cases(f: &Fixture) -> Vec<Case> {
+    let out = f.root.join("out/flags");
+    let train = |flag: &str, value: &str| {
+        let name = format!("train {flag}={value}");
+        let args = [
+            "train",
+            "--data",
+            s(&f.data),
+            "--split",
+            "tiny",
+            "--out",
+            s(&out),
+            &format!("{flag}={value}"),
+        ];
+        case(&name, &args, &[&f.data], &[flag])
+    };
+    let mut cases = Vec::new();
+    for (flag, values) in [
+        ("--epochs", &["0", "-1", "x", "1e99", "99999999999"][..]),
+        ("--batch-size", &["0", "-3", "2.5"]),
+        ("--lr", &["0", "-1", "nan", "inf", "abc"]),
+        ("--momentum", &["nan", "1", "-0.1", "1.5"]),
+        ("--weight-decay", &["-1", "nan", "inf"]),
+        ("--clip-grad-norm", &["-1", "0", "nan", "inf"]),
+        ("--final-lr-factor", &["-1", "inf", "nan"]),
+        ("--dropout", &["1", "-0.1", "nan"]),
+        ("--width", &["0", "-1", "nan"]),
+        ("--patience", &["0", "-1"]),
+        ("--cutout-size", &["0", "-40"]),
+        ("--channels", &["0"]),
+        ("--warmup-epochs", &["-1", "x"]),
+    ] {
+        cases.extend(values.iter().map(|v| train(flag, v)));
+    }
+    let predict = |flag: &str, value: &str| {
+        let name = format!("predict {flag}={value}");
+        let args = [
+            "predict",
+            "--model",
+            s(&f.run),
+            "--data",
+            s(&f.data),
+            "--out",
+            s(&out.join("p.csv")),
+            &format!("{flag}={value}"),
+        ];
+        case(&name, &args, &[&f.data, &f.run], &[flag])
+    };
+    for (flag, value) in [
+        ("--passes", "0"),
+        ("--passes", "-2"),
+        ("--samples-per-pass", "0"),
+        ("--batch-size", "0"),
+        ("--dropout", "1.5"),
+        ("--dropout", "inf"),
+    ] {
+        cases.push(predict(flag, value));
+    }
+    for (cmd, flag, value) in [
+        ("crop", "--grid-count", "0"),
+        ("crop", "--batch-size", "0"),
+        ("simulate", "--count", "0"),
+        ("simulate", "--size", "0"),
+        ("simulate", "--bins", "0"),
+        ("splits", "--bins", "0"),
+        ("demo", "--count", "0"),
+        ("demo", "--epochs", "0"),
+        ("demo", "--passes", "0"),
+        ("demo", "--final-lr-factor", "-1"),
+        ("demo", "--warmup-epochs", "x"),
+        ("import", "--cutout-size", "0"),
+        ("import", "--dropout", "nan"),
+    ] {
+        let args = [cmd, &format!("{flag}={value}")];
+        cases.push(case(&format!("{cmd} {flag}={value}"), &args, &[], &[flag]));
+    }
+    cases
+}
+
+/// One FITS header card, padded to 80 bytes.
+fn card(key: &str, value: &str) -> String {
+    format!("{:<80}", format!("{key:<8}= {value:>20}"))
+}
+
+/// A FITS file from header cards (END and block padding added) and raw data bytes.
+fn fits(cards: &[(&str, &str)], data: &[u8]) -> Vec<u8> {
+    let mut header: String = cards.iter().map(|(k, v)| card(k, v)).collect();
+    header.push_str(&format!("{:<80}", "END"));
+    let mut bytes = header.into_bytes();
+    bytes.resize(bytes.len().div_ceil(2880) * 2880, b' ');
+    bytes.extend_from_slice(data);
+    bytes.resize(bytes.len().div_ceil(2880) * 2880, 0);
+    bytes
+}
+
+/// 48x48 big-endian f32 pixels of value `v`.
+fn pixels(v: f32) -> Vec<u8> {
+    (0..48 * 48).flat_map(|_| v.to_be_bytes()).collect()
+}
+
+fn image_cards<'a>(bitpix: &'a str, n1: &'a str, n2: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("SIMPLE", "T"),
+        ("BITPIX", bitpix),
+        ("NAXIS", "2"),
+        ("NAXIS1", n1),
+        ("NAXIS2", n2),
+    ]
+}
+
+/// Corrupt and odd FITS files, one per split catalog of a copy of the data directory, read
+/// by `predict`: the error must name the file.
+fn fits_cases(f: &Fixture) -> Vec<Case> {
+    let dir = f.root.join("fitsdata");
+    copy_dir(&f.data, &dir);
+    let good = image_cards("-32", "48", "48");
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut c = good.clone();
+        c.extend_from_slice(extra);
+        c
+    };
+    let mut random = vec![0u8; 5000];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for b in &mut random {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let no_end: Vec<u8> = good
+        .iter()
+        .map(|(k, v)| card(k, v))
+        .collect::<String>()
+        .into();
+    let full = fits(&good, &pixels(1.0));
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("garbage", b"garbage".to_vec()),
+        ("random", random),
+        ("no_end", no_end),
+        ("truncated_data", full[..2880 + 3000].to_vec()),
+        ("header_only", fits(&good, &[])),
+        (
+            "bitpix_7",
+            fits(&image_cards("7", "48", "48"), &pixels(1.0)),
+        ),
+        (
+            "bitpix_text",
+            fits(&image_cards("'abc'", "48", "48"), &pixels(1.0)),
+        ),
+        (
+            "naxis1_max",
+            fits(&image_cards("16", "9223372036854775807", "48"), &[]),
+        ),
+        (
+            "naxis1_negative",
+            fits(&image_cards("-32", "-5", "48"), &[]),
+        ),
+        ("naxis1_zero", fits(&image_cards("-32", "0", "48"), &[])),
+        (
+            "naxis_zero",
+            fits(&[("SIMPLE", "T"), ("BITPIX", "-32"), ("NAXIS", "0")], &[]),
+        ),
+        (
+            "naxis_one",
+            fits(
+                &[
+                    ("SIMPLE", "T"),
+                    ("BITPIX", "-32"),
+                    ("NAXIS", "1"),
+                    ("NAXIS1", "48"),
+                ],
+                &pixels(1.0)[..192],
+            ),
+        ),
+        ("bscale_zero", fits(&with(&[("BSCALE", "0")]), &pixels(1.0))),
+        (
+            "bscale_huge",
+            fits(&with(&[("BSCALE", "1e300")]), &pixels(1.0)),
+        ),
+        (
+            "bzero_overflow",
+            fits(&with(&[("BZERO", "1e400")]), &pixels(1.0)),
+        ),
+        (
+            "naxis1_repeated",
+            fits(&with(&[("NAXIS1", "40")]), &pixels(1.0)),
+        ),
+        (
+            "simple_false",
+            fits(
+                &[
+                    ("SIMPLE", "F"),
+                    ("BITPIX", "-32"),
+                    ("NAXIS", "2"),
+                    ("NAXIS1", "48"),
+                    ("NAXIS2", "48"),
+                ],
+                &pixels(1.0),
+            ),
+        ),
+        (
+            "not_simple_first",
+            fits(
+                &[
+                    ("BITPIX", "-32"),
+                    ("SIMPLE", "T"),
+                    ("NAXIS", "2"),
+                    ("NAXIS1", "48"),
+                    ("NAXIS2", "48"),
+                ],
+                &pixels(1.0),
+            ),
+        ),
+        ("all_nan", fits(&good, &pixels(f32::NAN))),
+        ("inf_pixels", fits(&good, &pixels(f32::INFINITY))),
+        (
+            "too_small",
+            fits(&image_cards("-32", "8", "8"), &pixels(1.0)[..256]),
+        ),
+        (
+            "not_square",
+            fits(&image_cards("-32", "48", "8"), &pixels(1.0)[..48 * 8 * 4]),
+        ),
+    ];
+    let header = fs::read_to_string(f.data.join("info.csv")).expect("info.csv");
+    let header = header.lines().next().expect("header line");
+    let columns = header.split(',').count();
+    let mut cases = Vec::new();
+    let mut add = |name: &str, file: &str| {
+        let row = format!("{file}{}", ",1".repeat(columns - 1));
+        fs::write(
+            dir.join(format!("splits/{name}.csv")),
+            format!("{header}\n{row}\n"),
+        )
+        .expect("write split");
+        let args = [
+            "predict",
+            "--model",
+            s(&f.run),
+            "--data",
+            s(&dir),
+            "--split",
+            name,
+            "--out",
+            s(&f.root.join(format!("out/fits-{name}.csv"))),
+            "--passes",
+            "1",
+            "--quiet",
+        ];
+        cases.push(case(
+            &format!("fits {name}"),
+            &args,
+            &[&dir, &f.run],
+            &[file],
+        ));
+    };
+    for (name, bytes) in &variants {
+        let file = format!("bad_{name}.fits");
+        fs::write(dir.join("cutouts").join(&file), bytes).expect("write fits");
+        add(name, &file);
+    }
+    fs::create_dir_all(dir.join("cutouts/bad_dir.fits")).expect("mkdir");
+    add("directory", "bad_dir.fits");
+    add("missing", "bad_missing.fits");
+    cases
+}
+
+/// Rewrites `src` line by line (line 0 is the header) into `dst`.
+fn edit_csv(src: &Path, dst: &Path, edit: impl Fn(usize, &str) -> Option<String>) {
+    let text = fs::read_to_string(src).expect("read csv");
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| edit(i, l))
+        .collect();
+    fs::write(dst, lines.join("\n") + "\n").expect("write csv");
+}
+
+/// Replaces cell `col` of data row `row` (1-based line index) with `value`.
+fn set_cell(header: &str, line: &str, col: &str, value: &str) -> String {
+    let k = header
+        .split(',')
+        .position(|c| c == col)
+        .expect("column exists");
+    let mut cells: Vec<&str> = line.split(',').collect();
+    cells[k] = value;
+    cells.join(",")
+}
+
+/// Broken training catalogs: `train --split <case>` reads splits/<case>-train.csv (broken)
+/// and splits/<case>-devel.csv (good, or broken for the devel cases).
+fn catalog_cases(f: &Fixture) -> Vec<Case> {
+    let dir = f.root.join("catdata");
+    copy_dir(&f.data, &dir);
+    let train_csv = f.data.join("splits/tiny-train.csv");
+    let devel_csv = f.data.join("splits/tiny-devel.csv");
+    let header = fs::read_to_string(&train_csv).expect("train csv");
+    let header = header.lines().next().expect("header").to_string();
+    let h = header.clone();
+    type Edit = Box<dyn Fn(usize, &str) -> Option<String>>;
+    let cell = |row: usize, col: &'static str, value: &'static str| -> Edit {
+        let h = h.clone();
+        Box::new(move |i, l| {
+            Some(if i == row {
+                set_cell(&h, l, col, value)
+            } else {
+                l.to_string()
+            })
+        })
+    };
+    let drop_col = |col: &'static str| -> Edit {
+        let k = h.split(',').position(|c| c == col).expect("column");
+        Box::new(move |_, l| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells.remove(k);
+            Some(cells.join(","))
+        })
+    };
+    let first_key = fs::read_to_string(&train_csv)
+        .expect("csv")
+        .lines()
+        .nth(1)
+        .expect("row")
+        .split(',')
+        .next()
+        .expect("key")
+        .to_string();
+    let fk = first_key.clone();
+    // (name, edit of the training catalog, what the message must name besides the file)
+    let edits: Vec<(&str, Edit, &[&str])> = vec![
+        ("label_inf", cell(2, "bt", "inf"), &["bt"]),
+        ("label_nan", cell(1, "r_e", "NaN"), &["r_e"]),
+        (
+            "label_overflow",
+            cell(3, "total_flux", "1e999"),
+            &["total_flux"],
+        ),
+        ("label_text", cell(1, "bt", "abc"), &["bt"]),
+        ("label_empty", cell(2, "r_e", ""), &["r_e"]),
+        ("label_out_of_domain", cell(1, "bt", "1.5"), &["bt"]),
+        ("label_negative_radius", cell(2, "r_e", "-1"), &["r_e"]),
+        ("key_empty", cell(1, "file_name", ""), &["file_name"]),
+        (
+            "key_duplicate",
+            cell(2, "file_name", Box::leak(fk.clone().into_boxed_str())),
+            &[],
+        ),
+        (
+            "key_dot_slash",
+            cell(
+                2,
+                "file_name",
+                Box::leak(format!("./{fk}").into_boxed_str()),
+            ),
+            &[],
+        ),
+        ("missing_label_column", drop_col("bt"), &["bt"]),
+        ("missing_key_column", drop_col("file_name"), &["file_name"]),
+        (
+            "header_only",
+            Box::new(|i, l| (i == 0).then(|| l.to_string())),
+            &[],
+        ),
+        ("empty_file", Box::new(|_, _| None), &[]),
+        (
+            "ragged_row",
+            Box::new(|i, l| {
+                Some(if i == 1 {
+                    l.rsplit_once(',')
+                        .map(|x| x.0.to_string())
+                        .unwrap_or_default()
+                } else {
+                    l.to_string()
+                })
+            }),
+            &[],
+        ),
+        ("missing_cutout", cell(1, "file_name", "nope.fits"), &[]),
+        (
+            "duplicate_column",
+            Box::new(|i, l| {
+                Some(if i == 0 {
+                    l.replacen("r_e", "bt", 1)
+                } else {
+                    l.to_string()
+                })
+            }),
+            &["bt"],
+        ),
+    ];
+    let mut cases = Vec::new();
+    for (name, edit, names) in edits {
+        let file = format!("{name}-train.csv");
+        edit_csv(&train_csv, &dir.join("splits").join(&file), edit);
+        fs::copy(&devel_csv, dir.join(format!("splits/{name}-devel.csv"))).expect("copy");
+        let args = [
+            "train",
+            "--data",
+            s(&dir),
+            "--split",
+            name,
+            "--out",
+            s(&f.root.join(format!("out/cat-{name}"))),
+            "--epochs",
+            "1",
+            "--cutout-size",
+            "40",
+            "--quiet",
+        ];
+        // A missing cutout is named by its own path, not the catalog's.
+        let mut expect = if name == "missing_cutout" {
+            vec!["nope.fits"]
+        } else {
+            vec![file.as_str()]
+        };
+        expect.extend_from_slice(names);
+        cases.push(case(&format!("catalog {name}"), &args, &[&dir], &expect));
+    }
+    let name = "devel_inf";
+    fs::copy(&train_csv, dir.join(format!("splits/{name}-train.csv"))).expect("copy");
+    let file = format!("{name}-devel.csv");
+    edit_csv(
+        &devel_csv,
+        &dir.join("splits").join(&file),
+        cell(1, "bt", "inf"),
+    );
+    let args = [
+        "train",
+        "--data",
+        s(&dir),
+        "--split",
+        name,
+        "--out",
+        s(&f.root.join("out/cat-devel")),
+        "--epochs",
+        "1",
+        "--cutout-size",
+        "40",
+        "--quiet",
+    ];
+    cases.push(case("catalog devel_inf", &args, &[&dir], &[&file, "bt"]));
+    let args = [
+        "train",
+        "--data",
+        s(&dir),
+        "--split",
+        "no_such_split",
+        "--out",
+        s(&f.root.join("out/cat-nosplit")),
+        "--quiet",
+    ];
+    cases.push(case(
+        "catalog missing split",
+        &args,
+        &[&dir],
+        &["no_such_split"],
+    ));
+    cases
+}
+
+/// Broken prediction tables and truth catalogs for `evaluate`, and shards for `merge`.
+fn table_cases(f: &Fixture) -> Vec<Case> {
+    let dir = f.root.join("tables");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let truth = f.root.join("truthdata");
+    copy_dir(&f.data, &truth);
+    let preds_text = fs::read_to_string(&f.preds).expect("preds");
+    let lines: Vec<&str> = preds_text.lines().collect();
+    let (header, row1, row2) = (lines[0], lines[1], lines[2]);
+    let key1 = row1.split(',').next().expect("key");
+    let key2 = row2.split(',').next().expect("key");
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        fs::write(&p, text).expect("write");
+        p
+    };
+    let dup = write("dup.csv", format!("{preds_text}{row1}\n"));
+    let conflicting = {
+        let mut cells: Vec<&str> = row2.split(',').collect();
+        cells[0] = key1;
+        write("conflict.csv", format!("{preds_text}{}\n", cells.join(",")))
+    };
+    let header_only = write("header_only.csv", format!("{header}\n"));
+    let empty = write("empty.csv", String::new());
+    let no_key = write("no_key.csv", preds_text.replacen("file_name", "name", 1));
+    let shard_a = write("shard_a.csv", format!("{header}\n{row1}\n{row2}\n"));
+    let shard_b = write("shard_b.csv", format!("{header}\n{row2}\n"));
+    let other_header = write("other_header.csv", format!("file_name,x\n{key1},1\n"));
+
+    // A truth catalog with the first predicted galaxy twice, and one with an infinite truth.
+    let info = f.data.join("info.csv");
+    let info_text = fs::read_to_string(&info).expect("info");
+    let info_header = info_text.lines().next().expect("header").to_string();
+    let truth_row = info_text
+        .lines()
+        .find(|l| l.starts_with(&format!("{key1},")))
+        .expect("predicted galaxy in info.csv")
+        .to_string();
+    let dup_truth = f.root.join("duptruth");
+    copy_dir(&f.data, &dup_truth);
+    fs::write(
+        dup_truth.join("info.csv"),
+        format!("{info_text}{truth_row}\n"),
+    )
+    .expect("write");
+    let inf_truth = f.root.join("inftruth");
+    copy_dir(&f.data, &inf_truth);
+    edit_csv(&info, &inf_truth.join("info.csv"), |_, l| {
+        Some(if l == truth_row {
+            set_cell(&info_header, l, "bt", "inf")
+        } else {
+            l.to_string()
+        })
+    });
+
+    let out = f.root.join("out");
+    let eval = |name: &str, preds: &Path, data: &Path, expect: &[&str]| {
+        let args = [
+            "evaluate",
+            "--predictions",
+            s(preds),
+            "--data",
+            s(data),
+            "--out",
+            s(&out.join(format!("eval-{name}"))),
+        ];
+        case(&format!("evaluate {name}"), &args, &[preds, data], expect)
+    };
+    let merge = |name: &str, shards: &[&Path], expect: &[&str]| {
+        let target = out.join(format!("merge-{name}.csv"));
+        let mut args = vec!["merge", "--out", s(&target)];
+        args.extend(shards.iter().map(|p| s(p)));
+        let inputs: Vec<&Path> = shards.to_vec();
+        case(&format!("merge {name}"), &args, &inputs, expect)
+    };
+    vec![
+        eval("duplicate prediction", &dup, &f.data, &["dup.csv", key1]),
+        eval(
+            "conflicting prediction",
+            &conflicting,
+            &f.data,
+            &["conflict.csv", key1],
+        ),
+        eval(
+            "header-only predictions",
+            &header_only,
+            &f.data,
+            &["header_only.csv"],
+        ),
+        eval("empty predictions", &empty, &f.data, &["empty.csv"]),
+        eval(
+            "no key column",
+            &no_key,
+            &f.data,
+            &["no_key.csv", "file_name"],
+        ),
+        eval("duplicate truth", &f.preds, &dup_truth, &["info.csv", key1]),
+        eval("infinite truth", &f.preds, &inf_truth, &["info.csv", "bt"]),
+        eval(
+            "missing predictions",
+            &dir.join("nope.csv"),
+            &f.data,
+            &["nope.csv"],
+        ),
+        eval("missing data", &f.preds, &dir.join("nodata"), &["nodata"]),
+        merge(
+            "duplicate key across shards",
+            &[&shard_a, &shard_b],
+            &["shard_b.csv", key2],
+        ),
+        merge(
+            "different headers",
+            &[&shard_a, &other_header],
+            &["other_header.csv"],
+        ),
+        merge("empty shard", &[&shard_a, &empty], &["empty.csv"]),
+        merge(
+            "missing shard",
+            &[&shard_a, &dir.join("nope.csv")],
+            &["nope.csv"],
+        ),
+        merge("duplicate within a shard", &[&dup], &["dup.csv", key1]),
+    ]
+}
+
+/// Model directories with a missing, corrupt or mismatched part, read by `predict`.
+fn model_cases(f: &Fixture) -> Vec<Case> {
+    let models = f.root.join("models");
+    let best = fs::read_to_string(f.run.join("best.json")).expect("best.json");
+    let rel = best
+        .split('"')
+        .nth(3)
+        .expect("checkpoint entry")
+        .to_string();
+    let ckpt = f.run.join(&rel);
+    type Edit = Box<dyn Fn(&Path)>;
+    let json_edit = |file: &'static str, from: &'static str, to: &'static str| -> Edit {
+        Box::new(move |d: &Path| {
+            let p = d.join(file);
+            let text = fs::read_to_string(&p).expect("read");
+            assert!(text.contains(from), "{file} has no {from}");
+            fs::write(&p, text.replacen(from, to, 1)).expect("write");
+        })
+    };
+    let write = |file: &'static str, bytes: &'static [u8]| -> Edit {
+        Box::new(move |d: &Path| fs::write(d.join(file), bytes).expect("write"))
+    };
+    let remove = |file: &'static str| -> Edit {
+        Box::new(move |d: &Path| fs::remove_file(d.join(file)).expect("remove"))
+    };
+    // (name, edit of a copy of the best checkpoint, what the message must contain)
+    let edits: Vec<(&str, Edit, &[&str])> = vec![
+        ("config missing", remove("config.json"), &["config.json"]),
+        ("config empty", write("config.json", b""), &["config.json"]),
+        (
+            "config not json",
+            write("config.json", b"{"),
+            &["config.json"],
+        ),
+        (
+            "config wrong type",
+            json_edit(
+                "config.json",
+                "\"cutout_size\": 40",
+                "\"cutout_size\": \"x\"",
+            ),
+            &["config.json"],
+        ),
+        (
+            "config width 0",
+            json_edit("config.json", "\"width\": 0.125", "\"width\": 0.0"),
+            &["config.json", "width"],
+        ),
+        (
+            "config width huge",
+            json_edit("config.json", "\"width\": 0.125", "\"width\": 1e300"),
+            &["config.json", "width"],
+        ),
+        (
+            "config cutout 0",
+            json_edit("config.json", "\"cutout_size\": 40", "\"cutout_size\": 0"),
+            &["config.json", "cutout_size"],
+        ),
+        (
+            "config cutout huge",
+            json_edit(
+                "config.json",
+                "\"cutout_size\": 40",
+                "\"cutout_size\": 18446744073709551615",
+            ),
+            &["config.json", "cutout_size"],
+        ),
+        (
+            "config dropout 1",
+            json_edit("config.json", "\"dropout\": 0.02", "\"dropout\": 1.0"),
+            &["config.json", "dropout"],
+        ),
+        (
+            "config channels 0",
+            json_edit("config.json", "\"channels\": 1", "\"channels\": 0"),
+            &["config.json", "channels"],
+        ),
+        (
+            "config hidden 0",
+            json_edit("config.json", "64,\n        64", "0,\n        64"),
+            &["config.json", "hidden"],
+        ),
+        (
+            "config fewer parameters",
+            json_edit("config.json", "\"bt\",", ""),
+            &["model.bpk"],
+        ),
+        (
+            "weights do not fit",
+            json_edit("config.json", "\"width\": 0.125", "\"width\": 0.25"),
+            &["model.bpk"],
+        ),
+        ("weights missing", remove("model.bpk"), &["model.bpk"]),
+        (
+            "weights truncated",
+            Box::new(|d: &Path| {
+                let p = d.join("model.bpk");
+                let bytes = fs::read(&p).expect("read");
+                fs::write(&p, &bytes[..bytes.len() / 3]).expect("write");
+            }),
+            &["model.bpk"],
+        ),
+        (
+            "weights garbage",
+            write("model.bpk", b"not a burnpack file at all"),
+            &["model.bpk"],
+        ),
+        (
+            "labels corrupt",
+            write("labels.json", b"[1,2"),
+            &["labels.json"],
+        ),
+        (
+            "labels too short",
+            Box::new(|d: &Path| {
+                let p = d.join("labels.json");
+                let mut v: serde_json::Value =
+                    serde_json::from_str(&fs::read_to_string(&p).expect("read")).expect("json");
+                v["columns"].as_array_mut().expect("columns").pop();
+                fs::write(&p, v.to_string()).expect("write");
+            }),
+            &["labels.json", "columns"],
+        ),
+        (
+            "labels wrong type",
+            write("labels.json", b"{\"columns\": 3}"),
+            &["labels.json"],
+        ),
+    ];
+    let mut cases = Vec::new();
+    for (i, (name, edit, expect)) in edits.into_iter().enumerate() {
+        let dir = models.join(format!("m{i:02}"));
+        copy_dir(&ckpt, &dir);
+        edit(&dir);
+        let args = [
+            "predict",
+            "--model",
+            s(&dir),
+            "--data",
+            s(&f.data),
+            "--split",
+            "tiny-test",
+            "--out",
+            s(&f.root.join(format!("out/model-{i}.csv"))),
+            "--passes",
+            "1",
+            "--quiet",
+        ];
+        cases.push(case(
+            &format!("model {name}"),
+            &args,
+            &[&dir, &f.data],
+            expect,
+        ));
+    }
+    cases.extend(run_dir_cases(f, &models));
+    cases
+}
+
+/// Training run directories whose pointer files are broken, and model paths that are not
+/// models at all.
+fn run_dir_cases(f: &Fixture, models: &Path) -> Vec<Case> {
+    let variants: [(&str, Option<&[u8]>); 4] = [
+        ("best.json corrupt", Some(b"{\"checkpoint\":")),
+        (
+            "best.json points nowhere",
+            Some(b"{\"checkpoint\":\"checkpoints/epoch-9999\",\"epoch\":9999}"),
+        ),
+        ("best.json without checkpoint", Some(b"{\"epoch\":1}")),
+        ("no best.json or last.json", None),
+    ];
+    let mut cases = Vec::new();
+    for (i, (name, best)) in variants.into_iter().enumerate() {
+        let dir = models.join(format!("run{i}"));
+        copy_dir(&f.run, &dir);
+        match best {
+            Some(bytes) => fs::write(dir.join("best.json"), bytes).expect("write"),
+            None => {
+                fs::remove_file(dir.join("best.json")).expect("remove");
+                fs::remove_file(dir.join("last.json")).expect("remove");
+            }
+        }
+        let args = [
+            "predict",
+            "--model",
+            s(&dir),
+            "--data",
+            s(&f.data),
+            "--out",
+            s(&f.root.join(format!("out/run-{i}.csv"))),
+            "--passes",
+            "1",
+            "--quiet",
+        ];
+        cases.push(case(
+            &format!("run {name}"),
+            &args,
+            &[&dir, &f.data],
+            &[s(&dir)],
+        ));
+    }
+    let empty = models.join("empty");
+    fs::create_dir_all(&empty).expect("mkdir");
+    let file = models.join("a_file");
+    fs::write(&file, b"x").expect("write");
+    for (name, path) in [
+        ("empty dir", &empty),
+        ("a file", &file),
+        ("missing", &models.join("nope")),
+    ] {
+        let args = [
+            "predict",
+            "--model",
+            s(path),
+            "--data",
+            s(&f.data),
+            "--out",
+            s(&f.root.join("out/run-x.csv")),
+            "--quiet",
+        ];
+        cases.push(case(
+            &format!("model path {name}"),
+            &args,
+            &[&f.data],
+            &[s(path)],
+        ));
+    }
+    cases
+}
+
+/// `splits` on a catalog whose balance column has one far outlier: equal-width bins over the
+/// observed range put every other galaxy into one bin, which must not leave a part empty.
+fn splits_cases(f: &Fixture) -> Vec<Case> {
+    let dir = f.root.join("outlierdata");
+    copy_dir(&f.data, &dir);
+    let info = f.data.join("info.csv");
+    let header = fs::read_to_string(&info).expect("info");
+    let header = header.lines().next().expect("header").to_string();
+    edit_csv(&info, &dir.join("info.csv"), |i, l| {
+        Some(if i == 1 {
+            set_cell(&header, l, "r_e", "1e6")
+        } else {
+            l.to_string()
+        })
+    });
+    let args = [
+        "splits",
+        "--data",
+        s(&dir),
+        "--balance-column",
+        "r_e",
+        "--fractions",
+        "0.5,0.25,0.25",
+        "--name",
+        "outlier",
+    ];
+    let info_csv = dir.join("info.csv");
+    vec![case(
+        "splits outlier balance value",
+        &args,
+        &[&info_csv],
+        &["outlier", "r_e"],
+    )]
+}
+
+#[test]
+fn every_bad_input_is_one_clear_error_and_changes_no_input() {
+    let f = fixture();
+    let mut cases = flag_cases(&f);
+    cases.extend(fits_cases(&f));
+    cases.extend(catalog_cases(&f));
+    cases.extend(table_cases(&f));
+    cases.extend(model_cases(&f));
+    cases.extend(splits_cases(&f));
+    assert!(cases.len() >= 100, "only {} cases", cases.len());
+    let failures = Mutex::new(Vec::new());
+    let next = Mutex::new(cases.iter());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let Some(c) = next.lock().expect("queue").next() else {
+                    break;
+                };
+                if let Some(problem) = check(c) {
+                    failures.lock().expect("failures").push(problem);
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().expect("failures");
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad inputs mishandled:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    eprintln!("{} bad inputs, all rejected cleanly", cases.len());
+}
