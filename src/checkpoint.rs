@@ -44,20 +44,8 @@ pub mod files {
     pub const LAST: &str = "last.json";
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GampenError> {
-    let tmp = tmp_sibling(path);
-    fs::write(&tmp, bytes).map_err(|e| GampenError::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| GampenError::io(path, e))
-}
-
-fn tmp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
+pub use crate::atomic::write_atomic;
+use crate::atomic::{replace_dir, tmp_dir_for};
 
 /// Saves `model` (with its config and, if given, the label transform) as the checkpoint
 /// directory `dir`, replacing an existing one atomically.
@@ -76,11 +64,7 @@ pub fn save_with(
     dir: &Path,
     extra: &[(&str, Vec<u8>)],
 ) -> Result<(), GampenError> {
-    let tmp = tmp_sibling(dir);
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| GampenError::io(&tmp, e))?;
-    }
-    fs::create_dir_all(&tmp).map_err(|e| GampenError::io(&tmp, e))?;
+    let tmp = tmp_dir_for(dir)?;
     let config = serde_json::to_vec_pretty(model.config()).expect("config serialises");
     fs::write(tmp.join(files::CONFIG), config).map_err(|e| GampenError::io(&tmp, e))?;
     let weights = tmp.join(files::MODEL);
@@ -95,23 +79,7 @@ pub fn save_with(
     for (name, bytes) in extra {
         fs::write(tmp.join(name), bytes).map_err(|e| GampenError::io(&tmp, e))?;
     }
-    // A directory cannot be renamed over a non-empty one: move the old one aside first.
-    let old = dir.with_file_name(format!(
-        ".{}.old-{}",
-        dir.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let had_old = dir.exists();
-    if had_old {
-        fs::rename(dir, &old).map_err(|e| GampenError::io(dir, e))?;
-    }
-    fs::rename(&tmp, dir).map_err(|e| GampenError::io(dir, e))?;
-    if had_old {
-        fs::remove_dir_all(&old).map_err(|e| GampenError::io(&old, e))?;
-    }
-    Ok(())
+    replace_dir(&tmp, dir)
 }
 
 /// Resolves a path to a checkpoint directory: a checkpoint itself, or a training run

@@ -94,10 +94,11 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     serde_json::from_str(&text).map_err(|e| CliError::json(path, e))
 }
 
-/// Writes `value` as pretty JSON to `path`, naming the file on failure.
+/// Writes `value` as pretty JSON to `path` (complete or not at all), naming the file on
+/// failure.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::json(path, e))?;
-    std::fs::write(path, text + "\n").map_err(|e| CliError::io(path, e))
+    crate::paths::write_file(path, (text + "\n").as_bytes())
 }
 
 /// Creates `dir` and its parents, naming it on failure.

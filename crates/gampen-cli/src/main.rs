@@ -11,6 +11,7 @@ mod error;
 mod flags;
 mod labels;
 mod output;
+mod paths;
 mod progress;
 
 use clap::{Parser, Subcommand};

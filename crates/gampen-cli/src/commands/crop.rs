@@ -11,6 +11,7 @@ use crate::commands::predict::find_dataset_json;
 use crate::cutouts::{catalog_path, CatalogStream, Preparation};
 use crate::device::DeviceArg;
 use crate::error::{create_dir, read_json, CliError, Result};
+use crate::paths::{check_io, write_via_temp, DirOutput};
 use crate::progress;
 
 /// Options of `gampen crop`.
@@ -44,6 +45,9 @@ pub struct Args {
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
     pub device: DeviceArg,
+    /// Replace an existing, non-empty --out directory (only once the new one is complete).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `gampen crop`.
@@ -62,11 +66,12 @@ pub fn execute(args: &Args) -> Result<usize> {
         return Err(CliError::usage("--batch-size must be at least 1"));
     }
     let catalog = catalog_path(&args.data, args.split.as_deref())?;
-    if args.out == args.data {
-        return Err(CliError::usage(
-            "--out must differ from --data (cutouts would be overwritten)",
-        ));
+    let mut outputs = vec![("--out", args.out.as_path())];
+    if let Some(g) = &args.grid {
+        outputs.push(("--grid", g));
     }
+    check_io(&[("--model", &args.model), ("--data", &args.data)], &outputs)?;
+    let out = DirOutput::create("--out", &args.out, args.force)?;
     let device = args.device.device();
     let (model, _) = checkpoint::load(&args.model, &device)?;
     let dataset = match find_dataset_json(&args.model) {
@@ -76,12 +81,12 @@ pub fn execute(args: &Args) -> Result<usize> {
     let cfg = model.config().clone();
     let (s, c) = (cfg.cutout_size, cfg.channels);
     let prep = Preparation::for_model(&args.data, dataset.as_ref(), s, c);
-    let out_cutouts = args.out.join("cutouts");
+    let out_cutouts = out.path().join("cutouts");
     create_dir(&out_cutouts)?;
 
     let mut stream = CatalogStream::open(&catalog)?;
     let file_col = stream.file_col();
-    let info = args.out.join("info.csv");
+    let info = out.path().join("info.csv");
     let mut writer = csv::Writer::from_path(&info).map_err(|e| CliError::csv(&info, e))?;
     writer
         .write_record(stream.headers())
@@ -146,9 +151,11 @@ pub fn execute(args: &Args) -> Result<usize> {
     }
     bar.finish_and_clear();
     writer.flush().map_err(|e| CliError::io(&info, e))?;
+    drop(writer);
+    out.commit()?;
     if let Some(grid) = &args.grid {
         if !inputs.is_empty() {
-            crop_grid(grid, &inputs, &boxes, &crops, 4)?;
+            write_via_temp(grid, |tmp| Ok(crop_grid(tmp, &inputs, &boxes, &crops, 4)?))?;
         }
     }
     Ok(done)

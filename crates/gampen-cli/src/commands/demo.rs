@@ -12,6 +12,7 @@ use crate::commands::{evaluate, predict, simulate, train};
 use crate::cutouts::{CatalogStream, Preparation};
 use crate::device::DeviceArg;
 use crate::error::{create_dir, Result};
+use crate::paths::DirOutput;
 use crate::labels::ScalingArg;
 
 /// Options of `gampen demo`.
@@ -52,10 +53,30 @@ pub struct Args {
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
     pub device: DeviceArg,
+    /// Replace an existing, non-empty --out directory (only once the new demo is complete).
+    #[arg(long)]
+    pub force: bool,
 }
 
-/// Runs `gampen demo`.
+/// Runs `gampen demo`: the whole demo is assembled in a hidden directory beside --out and
+/// moved into place when complete, so a failed or killed demo leaves a previous one intact.
 pub fn run(args: Args) -> Result<()> {
+    let dir = DirOutput::create("--out", &args.out, args.force)?;
+    let out = args.out.clone();
+    build(Args {
+        out: dir.path().to_path_buf(),
+        ..args
+    })?;
+    dir.commit()?;
+    println!(
+        "plots in {}: calibration.png predicted_vs_true.png residuals.png crops.png corner.png loss.png",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Runs the demo into `args.out`.
+fn build(args: Args) -> Result<()> {
     let started = Instant::now();
     create_dir(&args.out)?;
     let data = args.out.join("data");
@@ -151,6 +172,7 @@ pub fn run(args: Args) -> Result<()> {
         labels: None,
         out: args.out.clone(),
         fit_calibration: None,
+        force: true,
     };
     let report = evaluate::execute(&eval_args)?;
 
@@ -249,10 +271,6 @@ pub fn run(args: Args) -> Result<()> {
         t_predict,
         started.elapsed().as_secs_f64(),
         args.device
-    );
-    println!(
-        "plots in {}: calibration.png predicted_vs_true.png residuals.png crops.png corner.png loss.png",
-        args.out.display()
     );
     Ok(())
 }

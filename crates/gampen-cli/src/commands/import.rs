@@ -14,6 +14,7 @@ use gampen_data::LabelTransform;
 use crate::device::DeviceArg;
 use crate::error::{CliError, Result};
 use crate::labels::split_list;
+use crate::paths::{check_io, require_force};
 
 /// Options of `gampen import`.
 ///
@@ -65,6 +66,9 @@ pub struct Args {
     /// Device the weights are loaded on.
     #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
     pub device: DeviceArg,
+    /// Replace an existing checkpoint (or other non-empty directory) at --out.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `gampen import`.
@@ -75,6 +79,7 @@ pub fn run(args: Args) -> Result<()> {
             args.state_dict.display()
         )));
     }
+    check_outputs(&args)?;
     let device = args.device.device();
     let (model, labels, what) = match &args.published {
         Some(name) => {
@@ -115,6 +120,20 @@ pub fn run(args: Args) -> Result<()> {
         }
     );
     Ok(())
+}
+
+/// Refuses an --out that is, holds or lies inside an input, and (without --force) an
+/// existing checkpoint there; the checkpoint itself is swapped in only when complete.
+fn check_outputs(args: &Args) -> Result<()> {
+    let mut inputs = vec![("--state-dict", args.state_dict.as_path())];
+    if let Some(d) = &args.scaling_data {
+        inputs.push(("--scaling-data", d));
+    }
+    if let Some(l) = &args.label_scaling {
+        inputs.push(("--label-scaling", l));
+    }
+    check_io(&inputs, &[("--out", &args.out)])?;
+    require_force("--out", &args.out, args.force)
 }
 
 /// The architecture and config of a model imported without a preset.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cutouts::FILE_NAME;
 use crate::error::{CliError, Result};
+use crate::paths::{check_io, OutFile};
 
 /// Options of `gampen merge`.
 #[derive(clap::Args, Debug)]
@@ -19,14 +20,10 @@ pub struct Args {
 
 /// Runs `gampen merge`: streams every input's rows into `--out`, header once.
 pub fn run(args: Args) -> Result<()> {
-    if let Some(same) = args.inputs.iter().find(|p| **p == args.out) {
-        return Err(CliError::usage(format!(
-            "--out {} is also an input",
-            same.display()
-        )));
-    }
+    let inputs: Vec<_> = args.inputs.iter().map(|p| ("input", p.as_path())).collect();
+    check_io(&inputs, &[("--out", &args.out)])?;
     let mut header: Option<(PathBuf, csv::StringRecord)> = None;
-    let mut writer = csv::Writer::from_path(&args.out).map_err(|e| CliError::csv(&args.out, e))?;
+    let mut writer = OutFile::csv(&args.out)?;
     let mut rows = 0usize;
     let mut seen = SeenKeys::default();
     for path in &args.inputs {
@@ -84,7 +81,7 @@ pub fn run(args: Args) -> Result<()> {
             rows += 1;
         }
     }
-    writer.flush().map_err(|e| CliError::io(&args.out, e))?;
+    OutFile::commit_csv(writer, &args.out)?;
     eprintln!(
         "merged {} files, {rows} rows, into {}",
         args.inputs.len(),

@@ -1,7 +1,6 @@
 //! `gampen predict`: Monte-Carlo-dropout posteriors for every galaxy of a catalog, streamed
 //! batch by batch into a CSV file.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -15,8 +14,9 @@ use gampen_data::{DatasetOptions, LabelTransform};
 
 use crate::cutouts::{catalog_path, CatalogStream, Preparation, Shard, DATASET_JSON};
 use crate::device::DeviceArg;
-use crate::error::{create_dir, read_json, CliError, Result};
+use crate::error::{read_json, CliError, Result};
 use crate::output::{cell, gampen_cells, summary_headers, summary_values, Columns};
+use crate::paths::{check_io, OutFile};
 use crate::progress;
 
 /// Options of `gampen predict`.
@@ -113,6 +113,7 @@ pub fn execute(args: &Args) -> Result<usize> {
         )));
     }
     let catalog = catalog_path(&args.data, args.split.as_deref())?;
+    check_outputs(args)?;
     let device = args.device.device();
     let (mut model, labels) = checkpoint::load(&args.model, &device)?;
     if let Some(p) = args.dropout {
@@ -139,11 +140,8 @@ pub fn execute(args: &Args) -> Result<usize> {
 
     let mut stream = CatalogStream::open(&catalog)?;
     let file_col = stream.file_col();
-    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_dir(parent)?;
-    }
     let layout = Layout::new(args, &params, labels.as_ref());
-    let mut writer = csv::Writer::from_path(&args.out).map_err(|e| CliError::csv(&args.out, e))?;
+    let mut writer = OutFile::csv(&args.out)?;
     let mut header: Vec<String> = stream.headers().to_vec();
     header.extend(layout.headers(&params));
     writer
@@ -213,10 +211,27 @@ pub fn execute(args: &Args) -> Result<usize> {
         }
     }
     bar.finish_and_clear();
+    // The samples go into place first: a predictions file under its final name then
+    // always has its samples beside it.
     if let Some(s) = samples {
         s.finish()?;
     }
+    OutFile::commit_csv(writer, &args.out)?;
     Ok(written)
+}
+
+/// Refuses outputs that are, or lie inside, an input (by any spelling), and an output
+/// written twice.
+fn check_outputs(args: &Args) -> Result<()> {
+    let mut inputs = vec![("--model", args.model.as_path()), ("--data", &args.data)];
+    if let Some(c) = &args.calibration {
+        inputs.push(("--calibration", c));
+    }
+    let mut outputs = vec![("--out", args.out.as_path())];
+    if let Some(s) = &args.samples_out {
+        outputs.push(("--samples-out", s));
+    }
+    check_io(&inputs, &outputs)
 }
 
 /// The one stderr line that says which dropout rate the posterior is sampled with.
@@ -317,8 +332,8 @@ fn count_rows(path: &Path) -> Result<usize> {
 
 /// Writes posterior samples as CSV rows or JSON lines.
 enum SampleWriter {
-    Csv(PathBuf, Box<csv::Writer<File>>),
-    Json(PathBuf, BufWriter<File>, Vec<String>),
+    Csv(PathBuf, Box<csv::Writer<OutFile>>),
+    Json(PathBuf, BufWriter<OutFile>, Vec<String>),
 }
 
 impl SampleWriter {
@@ -327,14 +342,14 @@ impl SampleWriter {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
         {
-            let mut w = csv::Writer::from_path(path).map_err(|e| CliError::csv(path, e))?;
+            let mut w = OutFile::csv(path)?;
             let mut header = vec!["file_name".to_string(), "draw".to_string()];
             header.extend(params.iter().cloned());
             w.write_record(&header)
                 .map_err(|e| CliError::csv(path, e))?;
             Ok(Self::Csv(path.to_path_buf(), Box::new(w)))
         } else {
-            let f = File::create(path).map_err(|e| CliError::io(path, e))?;
+            let f = OutFile::create(path)?;
             Ok(Self::Json(
                 path.to_path_buf(),
                 BufWriter::new(f),
@@ -369,8 +384,11 @@ impl SampleWriter {
 
     fn finish(self) -> Result<()> {
         match self {
-            Self::Csv(path, mut w) => w.flush().map_err(|e| CliError::io(&path, e)),
-            Self::Json(path, mut w, _) => w.flush().map_err(|e| CliError::io(&path, e)),
+            Self::Csv(path, w) => OutFile::commit_csv(*w, &path),
+            Self::Json(path, w, _) => w
+                .into_inner()
+                .map_err(|e| CliError::io(&path, std::io::Error::other(e.error().to_string())))?
+                .commit(),
         }
     }
 }

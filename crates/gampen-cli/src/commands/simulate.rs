@@ -6,6 +6,7 @@ use gampen_data::simulate::{simulate_to_dir_with_progress, Truth};
 use gampen_data::SimulatorConfig;
 
 use crate::error::{read_json, CliError, Result};
+use crate::paths::{check_io, DirOutput};
 use crate::progress;
 
 /// Options of `gampen simulate`.
@@ -36,6 +37,9 @@ pub struct Args {
     /// Equal-width bins of the balance column.
     #[arg(long, default_value_t = gampen_data::simulate::SIMULATED_BALANCE_BINS, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub bins: usize,
+    /// Replace an existing, non-empty --out directory (only once the new one is complete).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `gampen simulate`.
@@ -53,11 +57,15 @@ pub fn run(args: Args) -> Result<()> {
     if args.count == 0 {
         return Err(CliError::usage("--count must be at least 1"));
     }
+    if let Some(c) = &args.config {
+        check_io(&[("--config", c)], &[("--out", &args.out)])?;
+    }
+    let dir = DirOutput::create("--out", &args.out, args.force)?;
     let started = std::time::Instant::now();
-    simulate(&args.out, &config, args.count, true)?;
+    simulate(dir.path(), &config, args.count, true)?;
     if !args.no_splits {
         let written = gampen_data::splits::write_standard_splits(
-            &args.out,
+            dir.path(),
             &args.balance_column,
             args.bins,
             config.seed,
@@ -68,6 +76,7 @@ pub fn run(args: Args) -> Result<()> {
             args.out.join("splits").display()
         );
     }
+    dir.commit()?;
     eprintln!(
         "simulated {} galaxies of {s}x{s} pixels into {} in {:.1} s",
         args.count,

@@ -18,6 +18,7 @@ use crate::cutouts::{catalog_path, DATASET_JSON};
 use crate::device::DeviceArg;
 use crate::error::{write_json, CliError, Result};
 use crate::labels::{label_spec, split_list, ScalingArg};
+use crate::paths::{check_io, is_occupied, write_via_temp};
 
 /// Architecture preset, `--preset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -256,6 +257,37 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Files and directories only a training run holds: an existing --out with none of them is
+/// not a run and is refused rather than written into.
+const RUN_MARKERS: [&str; 5] = [
+    "train_config.json",
+    DATASET_JSON,
+    "last.json",
+    "best.json",
+    "checkpoints",
+];
+
+/// Refuses an --out that is, holds or lies inside an input, and an existing non-empty --out
+/// that is not a training run (an existing run is resumed, its normal use).
+fn check_run_dir(args: &Args) -> Result<()> {
+    let mut inputs = vec![("--data", args.data.as_path())];
+    if let Some(f) = &args.from {
+        inputs.push(("--from", f));
+    }
+    if let Some(b) = &args.init_backbone {
+        inputs.push(("--init-backbone", b));
+    }
+    check_io(&inputs, &[("--out", &args.out)])?;
+    if is_occupied(&args.out) && !RUN_MARKERS.iter().any(|m| args.out.join(m).exists()) {
+        return Err(CliError::usage(format!(
+            "--out {} exists and is not a training run (no train_config.json, dataset.json or \
+             checkpoints/): choose a new or empty --out",
+            args.out.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Trains as `args` say; writes the run directory, `dataset.json` and `loss.png`.
 pub fn execute(args: &Args) -> Result<Outcome> {
     let started = Instant::now();
@@ -264,6 +296,7 @@ pub fn execute(args: &Args) -> Result<Outcome> {
     let spec = label_spec(&labels, transforms.as_deref())?;
     catalog_path(&args.data, Some(&format!("{}-train", args.split)))?;
     catalog_path(&args.data, Some(&format!("{}-devel", args.split)))?;
+    check_run_dir(args)?;
     let device = args.device.device();
     device.seed(args.seed);
 
@@ -372,7 +405,9 @@ pub fn execute(args: &Args) -> Result<Outcome> {
     let train_loss: Vec<f64> = report.history.iter().map(|m| m.train_loss).collect();
     let devel_loss: Vec<f64> = report.history.iter().map(|m| m.devel_loss).collect();
     if !train_loss.is_empty() {
-        gampen_plot::loss_curve(&args.out.join("loss.png"), &train_loss, &devel_loss)?;
+        write_via_temp(&args.out.join("loss.png"), |tmp| {
+            Ok(gampen_plot::loss_curve(tmp, &train_loss, &devel_loss)?)
+        })?;
     }
     Ok(Outcome {
         model,
