@@ -184,3 +184,67 @@ fn cosine_schedule_changes_only_later_epochs() {
     assert_eq!(constant[0].devel_loss, cosine[0].devel_loss);
     assert_ne!(constant[2].train_loss, cosine[2].train_loss);
 }
+
+/// The epochs listed in a run's metrics.jsonl, in file order.
+fn logged_epochs(dir: &std::path::Path) -> Vec<u64> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn resume_after_a_kill_cleans_temporaries_and_keeps_the_log_complete() {
+    let device = Device::flex();
+    let set = data(16, false);
+    let run = tempfile::tempdir().unwrap();
+    train_tiny(&device, 3, &set, &options(2), run.path());
+    // What a process killed during epoch 3 leaves, as pid u32::MAX (never a live process):
+    // a half-written checkpoint, a half-written pointer, a checkpoint moved aside mid-swap,
+    // and a log whose last line was lost (a kill between checkpoint and log line).
+    let dead = u32::MAX;
+    let ckpts = run.path().join("checkpoints");
+    let half = ckpts.join(format!(".epoch-0003.tmp-{dead}"));
+    std::fs::create_dir_all(&half).unwrap();
+    std::fs::write(half.join("model.bpk"), b"partial").unwrap();
+    let pointer = run.path().join(format!(".last.json.tmp-{dead}"));
+    std::fs::write(&pointer, b"{").unwrap();
+    std::fs::rename(
+        ckpts.join("epoch-0001"),
+        ckpts.join(format!(".epoch-0001.old-{dead}")),
+    )
+    .unwrap();
+    let log = run.path().join("metrics.jsonl");
+    let first = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&log, format!("{first}\n")).unwrap();
+
+    let report = train_tiny(&device, 3, &set, &options(3), run.path());
+    assert_eq!(report.history.len(), 3);
+    assert_eq!(logged_epochs(run.path()), [1, 2, 3]);
+    assert!(!half.exists() && !pointer.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&ckpts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A log line written for an epoch whose checkpoint never landed is dropped on resume.
+    std::fs::write(
+        &log,
+        format!("{}{first}\n", std::fs::read_to_string(&log).unwrap()),
+    )
+    .unwrap();
+    train_tiny(&device, 3, &set, &options(4), run.path());
+    assert_eq!(logged_epochs(run.path()), [1, 2, 3, 4]);
+}

@@ -3,6 +3,7 @@
 mod config;
 mod metrics;
 mod objective;
+mod resume;
 mod trainer;
 
 pub use config::{OptimizerKind, TrainConfig};

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::config::TrainConfig;
 use super::metrics::{EpochMetrics, ErrorAccumulator, Evaluation};
 use super::objective::Objective;
+use super::resume;
 use crate::checkpoint::{self, files, write_atomic};
 use crate::data::GalaxySet;
 use crate::error::GampenError;
@@ -76,6 +77,7 @@ pub fn train(
     check_sets(n, train, devel)?;
     config.validate()?;
     fs::create_dir_all(run_dir.join("checkpoints")).map_err(|e| GampenError::io(run_dir, e))?;
+    resume::clean_stale_temporaries(run_dir)?;
     let inverse: &dyn LabelInverse = match labels {
         Some(l) => l,
         None => &Identity,
@@ -118,14 +120,8 @@ pub fn train(
     }
 
     let loss_fn = model.loss();
-    // A fresh run starts a fresh log; a resumed one continues its own.
-    let mut metrics_file = fs::OpenOptions::new()
-        .create(true)
-        .append(state.epoch > 0)
-        .write(true)
-        .truncate(state.epoch == 0)
-        .open(run_dir.join("metrics.jsonl"))
-        .map_err(|e| GampenError::io(&run_dir.join("metrics.jsonl"), e))?;
+    // A fresh run starts a fresh log; a resumed one continues the checkpoint's own history.
+    let mut metrics_file = resume::open_metrics_log(run_dir, &state.history)?;
     let batches = train.len().div_ceil(config.batch_size);
     let mut stopped_early = false;
 
