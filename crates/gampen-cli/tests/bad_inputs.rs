@@ -1088,3 +1088,68 @@ fn every_bad_input_is_one_clear_error_and_changes_no_input() {
     );
     eprintln!("{} bad inputs, all rejected cleanly", cases.len());
 }
+
+/// `--device wgpu` where the Vulkan loader finds no driver (as on a machine without a GPU
+/// driver or lavapipe) must fail within seconds naming what to install, not fall back to a
+/// software OpenGL adapter and spin.
+#[test]
+fn wgpu_without_an_adapter_fails_fast_naming_what_to_install() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = root.path().join("data");
+    ok(&[
+        "simulate",
+        "--out",
+        s(&data),
+        "--count",
+        "8",
+        "--size",
+        "48",
+    ]);
+    let empty_icd = root.path().join("no-icd");
+    fs::create_dir_all(&empty_icd).expect("mkdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gampen"))
+        .args([
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&root.path().join("run")),
+            "--epochs",
+            "1",
+            "--cutout-size",
+            "40",
+            "--quiet",
+            "--device",
+            "wgpu",
+        ])
+        .env("VK_ICD_FILENAMES", root.path().join("no-icd/none.json"))
+        .env("VK_DRIVER_FILES", root.path().join("no-icd/none.json"))
+        .env("VK_ADD_DRIVER_FILES", "")
+        .env("WGPU_BACKEND", "vulkan")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the gampen binary runs");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().expect("kill");
+            panic!("--device wgpu without an adapter still running after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: --device wgpu") && lines[0].contains("mesa-vulkan-drivers"),
+        "{stderr}"
+    );
+    assert!(!root.path().join("run/checkpoints").exists());
+}

@@ -72,7 +72,7 @@ pub fn execute(args: &Args) -> Result<usize> {
     }
     check_io(&[("--model", &args.model), ("--data", &args.data)], &outputs)?;
     let out = DirOutput::create("--out", &args.out, args.force)?;
-    let device = args.device.device();
+    let device = args.device.device()?;
     let (model, _) = checkpoint::load(&args.model, &device)?;
     let dataset = match find_dataset_json(&args.model) {
         Some(p) => Some(read_json(&p)?),

@@ -177,7 +177,7 @@ fn build(args: Args) -> Result<()> {
     let report = evaluate::execute(&eval_args)?;
 
     eprintln!("[5/5] plotting crops, a corner plot and the loss curve");
-    let device = args.device.device();
+    let device = args.device.device()?;
     let (model, labels) = (&outcome.model, &outcome.labels);
     let cfg = model.config().clone();
     let prep = Preparation::for_model(&data, None, cfg.cutout_size, cfg.channels);

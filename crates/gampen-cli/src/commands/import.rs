@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Result<()> {
         )));
     }
     check_outputs(&args)?;
-    let device = args.device.device();
+    let device = args.device.device()?;
     let (model, labels, what) = match &args.published {
         Some(name) => {
             let preset = PublishedModel::find(name)?;

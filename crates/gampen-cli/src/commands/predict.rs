@@ -114,7 +114,7 @@ pub fn execute(args: &Args) -> Result<usize> {
     }
     let catalog = catalog_path(&args.data, args.split.as_deref())?;
     check_outputs(args)?;
-    let device = args.device.device();
+    let device = args.device.device()?;
     let (mut model, labels) = checkpoint::load(&args.model, &device)?;
     if let Some(p) = args.dropout {
         model.set_dropout(p);

@@ -297,7 +297,7 @@ pub fn execute(args: &Args) -> Result<Outcome> {
     catalog_path(&args.data, Some(&format!("{}-train", args.split)))?;
     catalog_path(&args.data, Some(&format!("{}-devel", args.split)))?;
     check_run_dir(args)?;
-    let device = args.device.device();
+    let device = args.device.device()?;
     device.seed(args.seed);
 
     let (model, inherited) = build_model(args, &labels, &device)?;
