@@ -1153,3 +1153,43 @@ fn wgpu_without_an_adapter_fails_fast_naming_what_to_install() {
     );
     assert!(!root.path().join("run/checkpoints").exists());
 }
+
+/// Documented handling of a non-finite predicted value: the row is left out of every metric
+/// with a counted warning, so MAE and coverage are computed over the same rows.
+#[test]
+fn a_non_finite_prediction_is_a_counted_warning_and_left_out_of_every_metric() {
+    let f = fixture();
+    let text = fs::read_to_string(&f.preds).expect("preds");
+    let header: Vec<&str> = text.lines().next().expect("header").split(',').collect();
+    let median = header
+        .iter()
+        .position(|c| *c == "preds_bt_median")
+        .expect("bt median column");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    cells[median] = "NaN".into();
+    lines[1] = cells.join(",");
+    let preds = f.root.join("nan_preds.csv");
+    fs::write(&preds, lines.join("\n") + "\n").expect("write");
+    let out_dir = f.root.join("out/eval-nan");
+    let out = gampen(&[
+        "evaluate",
+        "--predictions",
+        s(&preds),
+        "--data",
+        s(&f.data),
+        "--out",
+        s(&out_dir),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: 1 prediction rows"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out_dir.join("eval.json")).expect("eval.json"))
+            .expect("json");
+    let rows = lines.len() - 2;
+    assert_eq!(report["matched"].as_u64(), Some(rows as u64));
+    for p in report["parameters"].as_array().expect("parameters") {
+        assert_eq!(p["count"].as_u64(), Some(rows as u64), "{p}");
+    }
+}

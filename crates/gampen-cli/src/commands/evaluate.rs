@@ -125,6 +125,27 @@ fn check_outputs(args: &Args) -> Result<()> {
     }
 }
 
+/// Splits matched `(prediction row, truth row)` pairs into those whose every prediction
+/// statistic is finite and the file names of the others, so that MAE, coverage and every
+/// other metric are computed over one row set (a NaN median used to be skipped by the
+/// error metrics but counted as a miss by coverage).
+fn finite_rows(
+    preds: &PredictionTable,
+    rows: Vec<(usize, usize)>,
+) -> (Vec<(usize, usize)>, Vec<String>) {
+    let (kept, dropped): (Vec<_>, Vec<_>) = rows.into_iter().partition(|&(i, _)| {
+        preds
+            .values
+            .iter()
+            .all(|stats| stats.iter().all(|column| column[i].is_finite()))
+    });
+    let names = dropped
+        .iter()
+        .map(|&(i, _)| preds.file_names[i].clone())
+        .collect();
+    (kept, names)
+}
+
 /// Evaluates as `args` say, writing eval.json and the plots.
 pub fn execute(args: &Args) -> Result<EvalReport> {
     let info = catalog_path(&args.data, None)?;
@@ -155,6 +176,16 @@ pub fn execute(args: &Args) -> Result<EvalReport> {
             Some(&t) => rows.push((i, t)),
             None => missing.push(name.clone()),
         }
+    }
+    let (rows, non_finite) = finite_rows(&preds, rows);
+    if !non_finite.is_empty() {
+        eprintln!(
+            "warning: {} prediction rows of {} have a non-finite value and are left out of \
+             every metric (first: {})",
+            non_finite.len(),
+            args.predictions.display(),
+            non_finite[0]
+        );
     }
     if rows.is_empty() {
         return Err(CliError::usage(format!(
