@@ -348,8 +348,10 @@ fn killed_merge_and_simulate_leave_the_previous_output() {
     assert!(is_complete_csv(&merged, 400_000));
     std::fs::write(&out, &before[Path::new("all.csv")]).unwrap();
     let mut rng = Lcg(7);
+    let mut kills = 0;
     for _ in 0..5 {
         let killed = run_and_kill(&args, full.mul_f64(0.5 * rng.next_fraction()), Some(&out));
+        kills += killed as usize;
         let now = std::fs::read(&out).unwrap();
         if killed {
             assert_same(&before, &dir, "killed merge", true);
@@ -358,6 +360,10 @@ fn killed_merge_and_simulate_leave_the_previous_output() {
             std::fs::write(&out, &before[Path::new("all.csv")]).unwrap();
         }
     }
+    assert!(
+        kills >= 3,
+        "only {kills} of 5 merges were killed while writing"
+    );
 
     // simulate --force over an existing data directory: the old one or the complete new one.
     let sim = root.join("kill-simulate");
@@ -377,12 +383,13 @@ fn killed_merge_and_simulate_leave_the_previous_output() {
     let full = started.elapsed();
     let (old_snap, new_snap) = (snapshot(&sim), snapshot(&new));
     assert!(old_snap != new_snap);
+    let mut kills = 0;
     for _ in 0..4 {
-        run_and_kill(
+        kills += run_and_kill(
             &sim_args(sim_s, "2"),
-            full.mul_f64(0.9 * rng.next_fraction()),
-            None,
-        );
+            full.mul_f64(0.5 * rng.next_fraction()),
+            Some(&sim),
+        ) as usize;
         let now = snapshot(&sim);
         // Empty only in the instant between moving the old directory aside and the new one
         // in (docs/safety.md).
@@ -391,6 +398,17 @@ fn killed_merge_and_simulate_leave_the_previous_output() {
             "simulate left a mixed data directory"
         );
     }
+    assert!(
+        kills >= 2,
+        "only {kills} of 4 simulate runs were killed mid-way"
+    );
+    // The next run removes the directories the killed ones were assembling.
+    ok(&sim_args(sim_s, "2"));
+    let left: Vec<String> = temporaries(root)
+        .into_iter()
+        .filter(|n| n.starts_with(".kill-simulate.tmp-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 /// Runs every refusal of an output that names an input by another spelling, in `root`.
