@@ -94,12 +94,18 @@ impl AtomicFile {
         let file = self.file.take().ok_or_else(|| {
             GampenError::io(&self.dest, io::Error::other("file already committed"))
         })?;
-        let file = file
+        let placed = file
             .into_inner()
-            .map_err(|e| GampenError::io(&self.tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| GampenError::io(&self.tmp, e))?;
-        drop(file);
-        fs::rename(&self.tmp, &self.dest).map_err(|e| GampenError::io(&self.dest, e))?;
+            .map_err(|e| GampenError::io(&self.tmp, e.into_error()))
+            .and_then(|f| f.sync_all().map_err(|e| GampenError::io(&self.tmp, e)))
+            .and_then(|()| {
+                fs::rename(&self.tmp, &self.dest).map_err(|e| GampenError::io(&self.dest, e))
+            });
+        if placed.is_err() {
+            // Not placed (a full disk, a directory under the final name): leave nothing.
+            let _ = fs::remove_file(&self.tmp);
+        }
+        placed?;
         // The rename itself survives a power cut only once the directory is synced; not
         // every platform can open a directory, so this is best effort.
         if let Some(dir) = self.dest.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -199,6 +205,19 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         write_atomic(&dest, b"new\n").unwrap();
         assert_eq!(fs::read_to_string(&dest).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn a_commit_that_cannot_rename_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("taken");
+        fs::create_dir(&dest).unwrap();
+        fs::write(dest.join("inside"), "keep").unwrap();
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"data").unwrap();
+        assert!(f.commit().is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(fs::read_to_string(dest.join("inside")).unwrap(), "keep");
     }
 
     #[test]

@@ -225,10 +225,15 @@ impl DirOutput {
 
     /// Replaces the destination with the assembled directory.
     pub fn commit(mut self) -> Result<()> {
-        match self.tmp.take() {
-            Some(tmp) => Ok(atomic::replace_dir(&tmp, &self.dest)?),
-            None => Ok(()),
+        let Some(tmp) = self.tmp.take() else {
+            return Ok(());
+        };
+        let placed = atomic::replace_dir(&tmp, &self.dest);
+        if placed.is_err() {
+            // The previous directory is back in place; the new one is not kept half-placed.
+            let _ = std::fs::remove_dir_all(&tmp);
         }
+        Ok(placed?)
     }
 }
 
