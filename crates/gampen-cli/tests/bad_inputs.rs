@@ -1193,3 +1193,34 @@ fn a_non_finite_prediction_is_a_counted_warning_and_left_out_of_every_metric() {
         assert_eq!(p["count"].as_u64(), Some(rows as u64), "{p}");
     }
 }
+
+/// Documented handling of the 42 standard splits on a catalog with an outlier in the balance
+/// column: they are written (small catalogs legitimately leave the smallest fractions empty)
+/// with a warning that counts the empty files.
+#[test]
+fn standard_splits_with_empty_parts_warn_with_a_count() {
+    let f = fixture();
+    let dir = f.root.join("outlier-standard");
+    copy_dir(&f.data, &dir);
+    let info = f.data.join("info.csv");
+    let header = fs::read_to_string(&info).expect("info");
+    let header = header.lines().next().expect("header").to_string();
+    edit_csv(&info, &dir.join("info.csv"), |i, l| {
+        Some(if i == 1 {
+            set_cell(&header, l, "r_e", "1e6")
+        } else {
+            l.to_string()
+        })
+    });
+    let out = gampen(&["splits", "--data", s(&dir), "--balance-column", "r_e"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("no warning in {stderr}"));
+    assert!(
+        warning.contains("of 42 split files are empty") && warning.contains("r_e"),
+        "{warning}"
+    );
+}

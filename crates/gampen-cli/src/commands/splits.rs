@@ -55,6 +55,7 @@ pub fn run(args: Args) -> Result<()> {
                 written.len(),
                 args.data.join("splits").display()
             );
+            warn_empty(&written, &args.balance_column)?;
         }
         Some(text) => {
             let fractions = parse_fractions(text)?;
@@ -78,6 +79,30 @@ pub fn run(args: Args) -> Result<()> {
                 eprintln!("{}: {rows} galaxies", p.display());
             }
         }
+    }
+    Ok(())
+}
+
+/// The standard fractions go down to 0.3 % and balancing keeps only as many galaxies per
+/// bin as the emptiest bin holds, so on a small or outlier-ridden catalog some of the 42
+/// files come out empty: say how many, so that no one trains on one unknowingly.
+fn warn_empty(written: &[std::path::PathBuf], balance_column: &str) -> Result<()> {
+    let mut empty = Vec::new();
+    for p in written {
+        if CsvTable::read(p)?.rows.is_empty() {
+            empty.push(p);
+        }
+    }
+    if let Some(first) = empty.first() {
+        eprintln!(
+            "warning: {} of {} split files are empty (first: {}): the catalog is too small for \
+             the small standard fractions, or balancing on `{balance_column}` keeps few \
+             galaxies (an outlier leaves a bin nearly empty); use --fractions for a checked \
+             custom split",
+            empty.len(),
+            written.len(),
+            first.display()
+        );
     }
     Ok(())
 }
