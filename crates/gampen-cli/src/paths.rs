@@ -62,7 +62,7 @@ pub fn check_io(inputs: &[Flagged], outputs: &[Flagged]) -> Result<()> {
     let outs = canon(outputs)?;
     for (i, (oflag, opath, out)) in outs.iter().enumerate() {
         for (iflag, ipath, input) in &ins {
-            let how = if out == input {
+            let how = if out == input || same_file(out, input) {
                 "is the same file as"
             } else if out.starts_with(input) {
                 "lies inside"
@@ -88,6 +88,22 @@ pub fn check_io(inputs: &[Flagged], outputs: &[Flagged]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// True when both paths exist and are one file by identity (a hard link, a bind mount),
+/// which no comparison of names can see.
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &Path, _: &Path) -> bool {
+    false
 }
 
 /// An output file written under a temporary name; [`OutFile::commit`] puts it in place,

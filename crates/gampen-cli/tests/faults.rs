@@ -424,6 +424,7 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
     {
         std::os::unix::fs::symlink(dir.join("a.csv"), dir.join("link.csv")).unwrap();
         std::os::unix::fs::symlink(data, dir.join("data-link")).unwrap();
+        std::fs::hard_link(dir.join("b.csv"), dir.join("hard.csv")).unwrap();
     }
     let before = (snapshot(&dir), snapshot(data), snapshot(run));
     let abs_a = dir.join("a.csv");
@@ -433,6 +434,8 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         vec!["merge", "--out", "sub/../a.csv", "b.csv", "a.csv"],
         vec!["merge", "--out", "link.csv", "a.csv"],
         vec!["merge", "--out", "b.csv", "a.csv", "b.csv"],
+        #[cfg(unix)]
+        vec!["merge", "--out", "hard.csv", "b.csv"],
     ];
     for args in &merge_cases {
         refused_in(&dir, args, &["--out"]);
