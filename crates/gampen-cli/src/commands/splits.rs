@@ -29,8 +29,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Custom train,devel,test fractions (e.g. 0.7,0.15,0.15); they may sum to less than 1.
-    #[arg(long)]
-    pub fractions: Option<String>,
+    #[arg(long, value_parser = fractions_flag, allow_negative_numbers = true)]
+    pub fractions: Option<SplitFractions>,
     /// Name (file prefix) of the custom split.
     #[arg(long, default_value = "custom")]
     pub name: String,
@@ -57,8 +57,7 @@ pub fn run(args: Args) -> Result<()> {
             );
             warn_empty(&written, &args.balance_column)?;
         }
-        Some(text) => {
-            let fractions = parse_fractions(text)?;
+        Some(fractions) => {
             if args.name.is_empty() || args.name.contains(['/', '\\']) {
                 return Err(CliError::usage(format!("bad split name {:?}", args.name)));
             }
@@ -72,7 +71,7 @@ pub fn run(args: Args) -> Result<()> {
                 }
             };
             let paths = write_split(
-                &args.data, &table, &args.name, &fractions, &balance, args.seed,
+                &args.data, &table, &args.name, fractions, &balance, args.seed,
             )?;
             for p in &paths {
                 let rows = CsvTable::read(p)?.rows.len();
@@ -105,6 +104,15 @@ fn warn_empty(written: &[std::path::PathBuf], balance_column: &str) -> Result<()
         );
     }
     Ok(())
+}
+
+/// clap value parser of `--fractions`, so that a bad value is refused before anything is
+/// read, in clap's message naming the flag.
+fn fractions_flag(text: &str) -> std::result::Result<SplitFractions, String> {
+    parse_fractions(text).map_err(|e| {
+        let msg = e.to_string();
+        msg.strip_prefix("invalid configuration: ").unwrap_or(&msg).to_string()
+    })
 }
 
 /// Parses `train,devel,test` fractions.
