@@ -223,7 +223,20 @@ impl DirOutput {
                 dest.display()
             )));
         }
+        let shown = dest;
         let dest = canonical(dest)?;
+        // --force replaces the whole directory: never the one the user is standing in (or
+        // one above it), where `--out .` would take everything else with it.
+        let cwd = std::env::current_dir()
+            .and_then(std::fs::canonicalize)
+            .map_err(|e| CliError::io(Path::new("."), e))?;
+        if cwd.starts_with(&dest) {
+            return Err(CliError::usage(format!(
+                "{flag} {} is the current directory or one above it, which would be replaced: \
+                 choose a new directory for {flag}",
+                shown.display()
+            )));
+        }
         if let Some(parent) = dest.parent() {
             crate::error::create_dir(parent)?;
         }

@@ -579,6 +579,12 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         &["--force"],
     );
     refused_in(&dir, &["demo", "--out", "sub/.."], &["--force"]);
+    let here = refused_in(
+        &dir.join("sub"),
+        &["simulate", "--out", "..", "--count", "2", "--force"],
+        &["--out", "current directory"],
+    );
+    assert!(!here.contains("--force to"), "{here}");
 
     assert_unchanged(&before.0, &dir, "refused commands (working directory)");
     assert_unchanged(&before.1, data, "refused commands (data)");
