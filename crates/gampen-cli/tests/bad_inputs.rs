@@ -1068,6 +1068,7 @@ fn every_bad_input_is_one_clear_error_and_changes_no_input() {
     cases.extend(table_cases(&f));
     cases.extend(model_cases(&f));
     cases.extend(splits_cases(&f));
+    cases.extend(option_cases(&f));
     assert!(cases.len() >= 100, "only {} cases", cases.len());
     let failures = Mutex::new(Vec::new());
     let next = Mutex::new(cases.iter());
@@ -1228,4 +1229,89 @@ fn standard_splits_with_empty_parts_warn_with_a_count() {
         warning.contains("of 42 split files are empty") && warning.contains("r_e"),
         "{warning}"
     );
+}
+
+/// Values of string-typed options that are checked when the command runs: train's
+/// --hidden/--labels/--transforms, predict's --shard and --calibration files.
+fn option_cases(f: &Fixture) -> Vec<Case> {
+    let dir = f.root.join("options");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let mut cases = Vec::new();
+    for (i, (flag, value, expect)) in [
+        ("--hidden", "0", "--hidden"),
+        ("--hidden", "64,x", "--hidden"),
+        ("--hidden", "99999999", "hidden"),
+        ("--labels", "nope", "nope"),
+        ("--transforms", "bogus", "--transforms"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = f.root.join(format!("out/option-train-{i}"));
+        let args = [
+            "train",
+            "--data",
+            s(&f.data),
+            "--split",
+            "tiny",
+            "--out",
+            s(&out),
+            "--epochs",
+            "1",
+            "--cutout-size",
+            "40",
+            "--quiet",
+            flag,
+            value,
+        ];
+        cases.push(case(
+            &format!("train {flag} {value}"),
+            &args,
+            &[&f.data],
+            &[expect],
+        ));
+    }
+    let predict = |name: &str, extra: &[&str], expect: &str| {
+        let mut args = vec![
+            "predict",
+            "--model",
+            s(&f.run),
+            "--data",
+            s(&f.data),
+            "--split",
+            "tiny-test",
+            "--out",
+            s(&f.root.join(format!("out/option-{name}.csv"))),
+            "--passes",
+            "1",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        case(
+            &format!("predict {name}"),
+            &args,
+            &[&f.data, &f.run, &dir],
+            &[expect],
+        )
+    };
+    for shard in ["0/2", "3/2", "1/0", "x", "1/99999999999999999999"] {
+        cases.push(predict(
+            &format!("shard {shard}"),
+            &["--shard", shard],
+            "--shard",
+        ));
+    }
+    let corrupt = dir.join("corrupt.json");
+    fs::write(&corrupt, b"{").expect("write");
+    let other = dir.join("other_params.json");
+    fs::write(&other, br#"{"parameters":["zz"],"scales":[1]}"#).expect("write");
+    for (name, path) in [
+        ("calibration corrupt", &corrupt),
+        ("calibration for other parameters", &other),
+        ("calibration missing", &dir.join("missing.json")),
+    ] {
+        let file = path.file_name().and_then(|n| n.to_str()).expect("name");
+        cases.push(predict(name, &["--calibration", s(path)], file));
+    }
+    cases
 }
