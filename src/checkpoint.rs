@@ -165,7 +165,10 @@ fn first_line_of(message: &str) -> String {
     if line.len() <= MAX {
         return format!("cannot read weights: {line}");
     }
-    let cut = (0..=MAX).rev().find(|&i| line.is_char_boundary(i)).unwrap_or(0);
+    let cut = (0..=MAX)
+        .rev()
+        .find(|&i| line.is_char_boundary(i))
+        .unwrap_or(0);
     format!(
         "weights do not fit config.json (e.g. a different width or cutout size): {} ...",
         &line[..cut]

@@ -231,16 +231,30 @@ mod tests {
             (vgg(f64::NAN, vec![8]), "width"),
             (vgg(1e9, vec![8]), "width"),
             (vgg(0.125, vec![0]), "hidden"),
-            (BackboneSpec::GamorNet { width: -1.0, hidden: vec![8] }, "width"),
+            (
+                BackboneSpec::GamorNet {
+                    width: -1.0,
+                    hidden: vec![8],
+                },
+                "width",
+            ),
         ] {
             let cfg = GampenConfig::gampen_small(vec!["bt".into()]).with_backbone(backbone);
             let err = cfg.init(&device).unwrap_err().to_string();
             assert!(err.contains(field), "{err}");
         }
         let cfg = GampenConfig::gampen_small(vec!["bt".into()]).with_stn_channels([0, 16]);
-        assert!(cfg.init(&device).unwrap_err().to_string().contains("stn_channels"));
+        assert!(cfg
+            .init(&device)
+            .unwrap_err()
+            .to_string()
+            .contains("stn_channels"));
         let mut cfg = GampenConfig::gampen_small(vec!["bt".into()]);
         cfg.cutout_size = usize::MAX;
-        assert!(cfg.validate().unwrap_err().to_string().contains("cutout_size"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("cutout_size"));
     }
 }

@@ -63,14 +63,22 @@ impl OptimizerKind {
     /// Checks the optimiser's hyper-parameters, naming the field.
     pub fn validate(&self) -> Result<(), GampenError> {
         let (probs, weight_decay) = match *self {
-            Self::Sgd { momentum, weight_decay, .. } => (vec![("momentum", momentum)], weight_decay),
-            Self::Adam { beta1, beta2, weight_decay } => {
-                (vec![("beta1", beta1), ("beta2", beta2)], weight_decay)
-            }
+            Self::Sgd {
+                momentum,
+                weight_decay,
+                ..
+            } => (vec![("momentum", momentum)], weight_decay),
+            Self::Adam {
+                beta1,
+                beta2,
+                weight_decay,
+            } => (vec![("beta1", beta1), ("beta2", beta2)], weight_decay),
         };
         for (what, v) in probs {
             if !(v.is_finite() && (0.0..1.0).contains(&v)) {
-                return Err(GampenError::Config(format!("`{what}` = {v} is outside [0, 1)")));
+                return Err(GampenError::Config(format!(
+                    "`{what}` = {v} is outside [0, 1)"
+                )));
             }
         }
         if !(weight_decay.is_finite() && weight_decay >= 0.0) {
@@ -200,7 +208,9 @@ impl TrainConfig {
         }
         if let Some(c) = self.clip_grad_norm {
             if !(c.is_finite() && c > 0.0) {
-                return bad(format!("`clip_grad_norm` = {c} must be finite and positive"));
+                return bad(format!(
+                    "`clip_grad_norm` = {c} must be finite and positive"
+                ));
             }
         }
         if self.patience == Some(0) {
@@ -259,7 +269,10 @@ mod tests {
             (ok.clone().with_batch_size(0), "batch_size"),
             (ok.clone().with_lr(f64::NAN), "lr"),
             (ok.clone().with_lr(-1.0), "lr"),
-            (ok.clone().with_final_lr_factor(Some(f64::INFINITY)), "final_lr_factor"),
+            (
+                ok.clone().with_final_lr_factor(Some(f64::INFINITY)),
+                "final_lr_factor",
+            ),
             (ok.clone().with_clip_grad_norm(Some(-1.0)), "clip_grad_norm"),
             (ok.clone().with_patience(Some(0)), "patience"),
             (ok.clone().with_warmup_epochs(40), "warmup_epochs"),
@@ -270,5 +283,4 @@ mod tests {
             assert!(err.contains(field), "{field}: {err}");
         }
     }
-
 }

@@ -347,8 +347,10 @@ mod tests {
         let err = check_parts("d", "outlier", &f, &balance, &idx)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("outlier-devel.csv") && err.contains("--unbalanced"), "{err}");
+        assert!(
+            err.contains("outlier-devel.csv") && err.contains("--unbalanced"),
+            "{err}"
+        );
         check_parts("d", "x", &f, &balance, &unbalanced_split(101, &f, 0)).unwrap();
     }
-
 }

@@ -70,7 +70,10 @@ pub fn execute(args: &Args) -> Result<usize> {
     if let Some(g) = &args.grid {
         outputs.push(("--grid", g));
     }
-    check_io(&[("--model", &args.model), ("--data", &args.data)], &outputs)?;
+    check_io(
+        &[("--model", &args.model), ("--data", &args.data)],
+        &outputs,
+    )?;
     let out = DirOutput::create("--out", &args.out, args.force)?;
     let device = args.device.device()?;
     let (model, _) = checkpoint::load(&args.model, &device)?;

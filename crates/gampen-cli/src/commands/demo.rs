@@ -12,8 +12,8 @@ use crate::commands::{evaluate, predict, simulate, train};
 use crate::cutouts::{CatalogStream, Preparation};
 use crate::device::DeviceArg;
 use crate::error::{create_dir, Result};
-use crate::paths::DirOutput;
 use crate::labels::ScalingArg;
+use crate::paths::DirOutput;
 
 /// Options of `gampen demo`.
 ///

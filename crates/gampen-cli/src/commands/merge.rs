@@ -38,9 +38,10 @@ pub fn run(args: Args) -> Result<()> {
             .headers()
             .map_err(|e| CliError::csv(path, e))?
             .clone();
-        let key_col = h.iter().position(|c| c == FILE_NAME).ok_or_else(|| {
-            CliError::usage(format!("{}: no {FILE_NAME} column", path.display()))
-        })?;
+        let key_col = h
+            .iter()
+            .position(|c| c == FILE_NAME)
+            .ok_or_else(|| CliError::usage(format!("{}: no {FILE_NAME} column", path.display())))?;
         match &header {
             None => {
                 writer

@@ -111,7 +111,9 @@ fn warn_empty(written: &[std::path::PathBuf], balance_column: &str) -> Result<()
 fn fractions_flag(text: &str) -> std::result::Result<SplitFractions, String> {
     parse_fractions(text).map_err(|e| {
         let msg = e.to_string();
-        msg.strip_prefix("invalid configuration: ").unwrap_or(&msg).to_string()
+        msg.strip_prefix("invalid configuration: ")
+            .unwrap_or(&msg)
+            .to_string()
     })
 }
 

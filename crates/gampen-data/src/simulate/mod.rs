@@ -22,6 +22,6 @@ pub use sersic::{gamma_p, half_light_radius, ln_gamma, sersic_b, Sersic};
 pub use truth::Truth;
 
 #[cfg(test)]
-mod physics_tests;
-#[cfg(test)]
 mod galsim_tests;
+#[cfg(test)]
+mod physics_tests;
