@@ -354,7 +354,11 @@ fn prune(run_dir: &Path, best: usize, last: usize, keep_last: usize) -> Result<(
             continue;
         };
         if epoch != best && epoch + keep_last.max(1) <= last {
-            fs::remove_dir_all(entry.path()).map_err(|e| GampenError::io(&entry.path(), e))?;
+            // Out of sight first: a kill during the removal must not leave a half-deleted
+            // checkpoint under its own name. The temporary name is one a resume cleans up.
+            let doomed = crate::atomic::tmp_sibling(&entry.path());
+            fs::rename(entry.path(), &doomed).map_err(|e| GampenError::io(&entry.path(), e))?;
+            fs::remove_dir_all(&doomed).map_err(|e| GampenError::io(&doomed, e))?;
         }
     }
     Ok(())

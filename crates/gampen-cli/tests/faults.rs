@@ -670,3 +670,83 @@ fn existing_output_directories_need_force() {
     assert_unchanged(&before, &eval, "evaluate without --force");
     ok(&args(true));
 }
+
+/// Every checkpoint under `run/checkpoints` is complete, and `best.json` / `last.json`, where
+/// present, name one.
+fn assert_checkpoints_complete(run: &Path, what: &str) {
+    let dir = run.join("checkpoints");
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') {
+            continue;
+        }
+        for f in ["config.json", "model.bpk"] {
+            assert!(e.path().join(f).is_file(), "{what}: {name}/{f} missing");
+        }
+    }
+    for pointer in ["best.json", "last.json"] {
+        let Ok(text) = std::fs::read_to_string(run.join(pointer)) else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{what}: {pointer} is not JSON ({e}): {text:?}"));
+        let target = run.join(v["checkpoint"].as_str().expect("checkpoint entry"));
+        assert!(
+            target.join("model.bpk").is_file(),
+            "{what}: {pointer} names {}, which is incomplete",
+            target.display()
+        );
+    }
+}
+
+#[test]
+fn killed_training_leaves_only_complete_checkpoints() {
+    let (root, data, _) = fixture();
+    let train_args = |out: &'static str| {
+        [
+            "train",
+            "--data",
+            s(data),
+            "--split",
+            "tiny",
+            "--out",
+            out,
+            "--epochs",
+            "4",
+            "--cutout-size",
+            "40",
+            "--batch-size",
+            "10",
+            "--optimizer",
+            "adam",
+            "--quiet",
+        ]
+    };
+    let leak = |p: PathBuf| -> &'static str { Box::leak(s(&p).to_string().into_boxed_str()) };
+    let inputs = snapshot(data);
+    let started = Instant::now();
+    ok(&train_args(leak(root.join("kill-train-reference"))));
+    let full = started.elapsed();
+    let mut rng = Lcg(29);
+    let mut kills = 0;
+    let mut last_run = root.join("kill-train-0");
+    for round in 0..4 {
+        // A fresh run each round, so that the delay means the same point of a whole run.
+        last_run = root.join(format!("kill-train-{round}"));
+        let args = train_args(leak(last_run.clone()));
+        let killed = run_and_kill(&args, full.mul_f64(0.1 + 0.6 * rng.next_fraction()), None);
+        kills += killed as usize;
+        assert_checkpoints_complete(&last_run, &format!("round {round}"));
+        assert_same(&inputs, data, "killed train", false);
+    }
+    assert!(
+        kills >= 2,
+        "only {kills} of 4 training runs were killed mid-way"
+    );
+    // The last killed run resumes to the end.
+    ok(&train_args(leak(last_run.clone())));
+    assert_checkpoints_complete(&last_run, "after resuming");
+    let text = std::fs::read_to_string(last_run.join("last.json")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(last["epoch"], 4, "{last}");
+}
