@@ -3,45 +3,10 @@
 //! must fail with one `error:` line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-fn gampen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gampen"))
-        .args(args)
-        .output()
-        .expect("the gampen binary runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = gampen(args);
-    assert!(
-        out.status.success(),
-        "gampen {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Runs a command that must fail; returns its single `error:` line.
-fn fails(args: &[&str]) -> String {
-    let out = gampen(args);
-    assert!(!out.status.success(), "gampen {args:?} succeeded");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected one line for {args:?}, got:\n{stderr}"
-    );
-    assert!(lines[0].starts_with("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    lines[0].to_string()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
+mod common;
+use common::*;
 
 /// A data directory of 40 simulated 48x48 galaxies with a custom split, and a model trained
 /// on it for one epoch at 40x40: built once, shared by the tests.

@@ -1,34 +1,8 @@
 //! `gampen import` from the command line: the published-model path and its errors, each one
 //! line naming the file or flag.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn gampen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gampen"))
-        .args(args)
-        .output()
-        .expect("the gampen binary runs")
-}
-
-/// Runs a command that must fail; returns its single `error:` line.
-fn fails(args: &[&str]) -> String {
-    let out = gampen(args);
-    assert!(!out.status.success(), "gampen {args:?} succeeded");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(lines[0].starts_with("error: "), "{stderr}");
-    lines[0].to_string()
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+mod common;
+use common::*;
 
 #[test]
 fn published_import_refuses_a_state_dict_of_other_shapes() {

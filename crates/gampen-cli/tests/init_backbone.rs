@@ -3,43 +3,13 @@
 //! a resumed run does not re-apply it, and files that do not fit fail with one line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use burn::tensor::{Device, Tensor};
 use gampen::import::{init_backbone_from_torchvision, TorchvisionInit};
 use gampen::{checkpoint, Backbone, Gampen};
 
-fn gampen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gampen"))
-        .args(args)
-        .output()
-        .expect("the gampen binary runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = gampen(args);
-    assert!(
-        out.status.success(),
-        "gampen {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Runs a command that must fail; returns its single `error:` line.
-fn fails(args: &[&str]) -> String {
-    let out = gampen(args);
-    assert!(!out.status.success(), "gampen {args:?} succeeded");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line for {args:?}:\n{stderr}");
-    assert!(lines[0].starts_with("error: "), "{stderr}");
-    lines[0].to_string()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+mod common;
+use common::*;
 
 fn torchvision_file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/torchvision/{name}"))
