@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use gampen::gampen_backbone::VggVariant;
 use gampen::import::{self, OriginalArch};
 use gampen::{checkpoint, BackboneSpec, GampenConfig, GampenError};
-use gampen_testing::{fixtures_dir, flat, to_vec, Value};
+use gampen_testing::{fixtures_dir, flat, lcg, to_vec, Value};
 
 /// Raw outputs with dropout off: float32 through ~20 layers, errors measured at ~1e-6.
 const ATOL: f32 = 1e-4;
@@ -45,19 +45,6 @@ fn config(arch: OriginalArch, entry: &Value) -> GampenConfig {
             batch_norm: false,
             hidden: serde_json::from_value(entry["hidden"].clone()).unwrap(),
         })
-}
-
-const MASK: u128 = (1 << 64) - 1;
-
-/// The fixture script's generator: uniform on [-1, 1), exact in f32.
-fn lcg(seed: u64, n: usize) -> Vec<f32> {
-    let mut state = (seed as u128 * 0x9E37_79B9_7F4A_7C15 + 1) & MASK;
-    (0..n)
-        .map(|_| {
-            state = (state * 6_364_136_223_846_793_005 + 1_442_695_040_888_963_407) & MASK;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
 }
 
 fn inputs(device: &Device) -> Tensor<4> {

@@ -14,7 +14,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use gampen::gampen_backbone::{Vgg, VggVariant};
 use gampen::import::{init_backbone_from_torchvision, TorchvisionInit};
 use gampen::{Backbone, BackboneSpec, Gampen, GampenConfig, GampenError};
-use gampen_testing::{fixtures_dir, flat, to_vec, Value};
+use gampen_testing::{fixtures_dir, flat, lcg, to_vec, Value};
 
 /// Thirteen 3x3 convolutions in f32, measured at ~1e-7 relative: every element must satisfy
 /// `|rust - torch| <= 1e-5 + 1e-5 |torch|`.
@@ -51,19 +51,6 @@ fn narrow_model(device: &Device) -> Gampen {
     config(fx["width"].as_f64().unwrap(), hidden)
         .init(device)
         .unwrap()
-}
-
-const MASK: u128 = (1 << 64) - 1;
-
-/// The fixture script's generator: uniform on [-1, 1), exact in f32.
-fn lcg(seed: u64, n: usize) -> Vec<f32> {
-    let mut state = (seed as u128 * 0x9E37_79B9_7F4A_7C15 + 1) & MASK;
-    (0..n)
-        .map(|_| {
-            state = (state * 6_364_136_223_846_793_005 + 1_442_695_040_888_963_407) & MASK;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
 }
 
 fn inputs(fx: &Value, device: &Device) -> Tensor<4> {

@@ -14,7 +14,7 @@ use gampen::import::published::import_published_with_config;
 use gampen::import::{PublishedModel, ScalingData};
 use gampen::{checkpoint, BackboneSpec, GampenConfig};
 use gampen_data::{LabelTransform, Transform};
-use gampen_testing::{fixtures_dir, to_vec, Value};
+use gampen_testing::{fixtures_dir, lcg, to_vec, Value};
 
 fn dir() -> PathBuf {
     fixtures_dir().join("published")
@@ -62,19 +62,6 @@ fn floats(v: &Value) -> Vec<f64> {
 
 fn rows(v: &Value) -> Vec<Vec<f64>> {
     serde_json::from_value(v.clone()).unwrap()
-}
-
-const MASK: u128 = (1 << 64) - 1;
-
-/// The fixture script's generator: uniform on [-1, 1), exact in f32.
-fn lcg(seed: u64, n: usize) -> Vec<f32> {
-    let mut state = (seed as u128 * 0x9E37_79B9_7F4A_7C15 + 1) & MASK;
-    (0..n)
-        .map(|_| {
-            state = (state * 6_364_136_223_846_793_005 + 1_442_695_040_888_963_407) & MASK;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
 }
 
 /// `abs(lcg) * 2`, image `i` multiplied by `i + 1`, as the fixture script.

@@ -136,3 +136,17 @@ macro_rules! backend_tests {
         )*
     };
 }
+
+/// The input generator of the PyTorch fixture scripts (`lcg` in `tools/fixtures_import.py`):
+/// `n` values uniform on `[-1, 1)`, multiples of 2^-23 so that they are exact in f32 and the
+/// same on both sides, from a 64-bit linear congruential generator seeded with `seed`.
+pub fn lcg(seed: u64, n: usize) -> Vec<f32> {
+    const MASK: u128 = (1 << 64) - 1;
+    let mut state = (seed as u128 * 0x9E37_79B9_7F4A_7C15 + 1) & MASK;
+    (0..n)
+        .map(|_| {
+            state = (state * 6_364_136_223_846_793_005 + 1_442_695_040_888_963_407) & MASK;
+            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
