@@ -22,6 +22,19 @@ pub fn tmp_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Whether this machine can tell if another process still runs (Linux's `/proc`). Cleanups
+/// of other processes' temporaries do nothing where it cannot, so that a concurrent
+/// writer's temporary is never taken from under it.
+pub(crate) fn liveness_known() -> bool {
+    Path::new("/proc/self").exists()
+}
+
+/// Whether process `pid` is this one or still runs (meaningful only where
+/// [`liveness_known`]).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Removes temporaries of `path` (files or directories `.<name>.tmp-<pid>`) left by
 /// processes that no longer run. Where liveness cannot be told (no `/proc`), nothing is
 /// removed, so that a concurrent writer's temporary is never taken from under it.
@@ -29,7 +42,7 @@ pub fn remove_stale_temporaries(path: &Path) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return;
     };
-    if !Path::new("/proc/self").exists() {
+    if !liveness_known() {
         return;
     }
     let dir = if dir.as_os_str().is_empty() {
@@ -46,9 +59,7 @@ pub fn remove_stale_temporaries(path: &Path) {
         let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
             continue;
         };
-        let alive = pid
-            .parse::<u32>()
-            .is_ok_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        let alive = pid.parse::<u32>().is_ok_and(process_alive);
         if !alive && pid.bytes().all(|b| b.is_ascii_digit()) {
             let p = entry.path();
             // Best effort: a temporary that cannot be removed is only clutter.

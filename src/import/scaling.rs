@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use gampen_data::transform::label::{ColumnTransform, Scaling};
+use gampen_data::transform::label::{mean_and_population_std, ColumnTransform, Scaling};
 use gampen_data::{CsvTable, LabelTransform, Transform};
 
 use crate::error::GampenError;
@@ -252,7 +252,7 @@ pub fn scaling_from_data_dir(
     let mut columns = Vec::with_capacity(targets.len());
     for name in targets {
         let values = finite_column(&table, name)?;
-        let (mean, std) = population_mean_std(&values);
+        let (mean, std) = mean_and_population_std(&values);
         if std.is_nan() || std <= 0.0 {
             return Err(GampenError::Config(format!(
                 "{}: column {name:?} has zero spread, so it cannot define a standard scaling",
@@ -318,17 +318,10 @@ fn snapped_logit(
     Ok(Transform::LogitSnap { lower, upper })
 }
 
-/// The numbers of `column`, every one finite, or an error naming file, row and column.
+/// The numbers of `column` ([`CsvTable::numeric_column`]: every one finite, or an error
+/// naming file, row and column), of which there must be at least one.
 fn finite_column(table: &CsvTable, column: &str) -> Result<Vec<f64>, GampenError> {
     let values = table.numeric_column(column)?;
-    if let Some(row) = values.iter().position(|v| !v.is_finite()) {
-        return Err(GampenError::Config(format!(
-            "{}: row {}: column {column:?} is {}, not a finite number",
-            table.path.display(),
-            row + 1,
-            values[row]
-        )));
-    }
     if values.is_empty() {
         return Err(GampenError::Config(format!(
             "{}: no data rows, so column {column:?} defines no scaling",
@@ -336,12 +329,4 @@ fn finite_column(table: &CsvTable, column: &str) -> Result<Vec<f64>, GampenError
         )));
     }
     Ok(values)
-}
-
-/// Mean and population (ddof 0) standard deviation, as scikit-learn's `StandardScaler`.
-fn population_mean_std(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    (mean, var.sqrt())
 }

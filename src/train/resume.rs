@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::path::Path;
 
 use super::metrics::EpochMetrics;
-use crate::checkpoint::write_atomic;
+use crate::atomic::{liveness_known, process_alive, write_atomic};
 use crate::error::GampenError;
 
 /// Removes `.<name>.tmp-<pid>` and restores or removes `.<name>.old-<pid>` entries of
@@ -16,7 +16,7 @@ use crate::error::GampenError;
 /// back when `epoch-N` is missing. Without `/proc` liveness cannot be told, so nothing is
 /// touched (a concurrent writer's temporary is never taken from under it).
 pub(crate) fn clean_stale_temporaries(run_dir: &Path) -> Result<(), GampenError> {
-    if !Path::new("/proc/self").exists() {
+    if !liveness_known() {
         return Ok(());
     }
     for dir in [run_dir.to_path_buf(), run_dir.join("checkpoints")] {
@@ -59,8 +59,7 @@ fn stale_entry(name: &str) -> Option<(&str, Kind)> {
         (head.strip_suffix(".old")?, Kind::Old)
     };
     let pid: u32 = pid.parse().ok()?;
-    let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
-    (!alive && !target.is_empty()).then_some((target, kind))
+    (!process_alive(pid) && !target.is_empty()).then_some((target, kind))
 }
 
 /// Rewrites `metrics.jsonl` to exactly the epochs of `history` (the resumed checkpoint's),

@@ -97,6 +97,15 @@ impl Transform {
     }
 }
 
+/// Mean and population (ddof 0) standard deviation of `ys`, as scikit-learn's
+/// `StandardScaler` computes them (NaN for an empty slice).
+pub fn mean_and_population_std(ys: &[f64]) -> (f64, f64) {
+    let n = ys.len() as f64;
+    let mean = ys.iter().sum::<f64>() / n;
+    let var = ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
 /// Which scaling to fit after the transform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ScalingKind {
@@ -165,18 +174,16 @@ impl LabelTransform {
                     "cannot fit the scaling of {name:?} on zero rows"
                 )));
             }
-            let n = ys.len() as f64;
             let scaling = match kind {
                 ScalingKind::None => Scaling {
                     offset: 0.0,
                     scale: 1.0,
                 },
                 ScalingKind::Standard => {
-                    let mean = ys.iter().sum::<f64>() / n;
-                    let var = ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / n;
+                    let (mean, std) = mean_and_population_std(&ys);
                     Scaling {
                         offset: mean,
-                        scale: nonzero(var.sqrt()),
+                        scale: nonzero(std),
                     }
                 }
                 ScalingKind::MinMax => {
