@@ -2,73 +2,10 @@
 //! train -> predict (sharded) -> merge -> evaluate -> crop workflow, and bad inputs that
 //! must fail with one `error:` line.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 mod common;
 use common::*;
-
-/// A data directory of 40 simulated 48x48 galaxies with a custom split, and a model trained
-/// on it for one epoch at 40x40: built once, shared by the tests.
-fn fixture() -> &'static (PathBuf, PathBuf, PathBuf) {
-    static FIXTURE: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let root = tempfile::tempdir().expect("temp dir").keep();
-        let data = root.join("data");
-        let run = root.join("run");
-        ok(&[
-            "simulate",
-            "--out",
-            s(&data),
-            "--count",
-            "40",
-            "--size",
-            "48",
-            "--seed",
-            "3",
-        ]);
-        assert!(data.join("cutouts/sim_0000039.fits").is_file());
-        assert!(data.join("splits/balanced-dev-test.csv").is_file());
-        ok(&[
-            "splits",
-            "--data",
-            s(&data),
-            "--fractions",
-            "0.5,0.2,0.3",
-            "--name",
-            "tiny",
-            "--unbalanced",
-            "--seed",
-            "1",
-        ]);
-        let out = ok(&[
-            "train",
-            "--data",
-            s(&data),
-            "--split",
-            "tiny",
-            "--out",
-            s(&run),
-            "--epochs",
-            "1",
-            "--cutout-size",
-            "40",
-            "--batch-size",
-            "10",
-            "--optimizer",
-            "adam",
-            "--lr",
-            "1e-3",
-            "--clip-grad-norm",
-            "1",
-            "--quiet",
-        ]);
-        let summary = String::from_utf8_lossy(&out.stdout);
-        assert!(summary.contains("best checkpoint"), "{summary}");
-        assert!(run.join("best.json").is_file() && run.join("dataset.json").is_file());
-        (root, data, run)
-    })
-}
 
 #[test]
 fn help_of_every_subcommand() {

@@ -6,12 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-fn gampen(args: &[&str]) -> Output {
-    gampen_in(Path::new("."), args)
-}
+mod common;
+use common::*;
 
 fn gampen_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gampen"))
@@ -19,16 +17,6 @@ fn gampen_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("the gampen binary runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = gampen(args);
-    assert!(
-        out.status.success(),
-        "gampen {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// Asserts a failure with exactly one `error:` line mentioning every `needles`, run in `dir`.
@@ -46,10 +34,6 @@ fn refused_in(dir: &Path, args: &[&str], needles: &[&str]) -> String {
         );
     }
     stderr
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
 }
 
 /// Every file under `root` (relative path -> bytes); symlinks are recorded by target.
@@ -113,54 +97,6 @@ fn assert_same(before: &BTreeMap<PathBuf, Vec<u8>>, root: &Path, what: &str, kil
 
 fn assert_unchanged(before: &BTreeMap<PathBuf, Vec<u8>>, root: &Path, what: &str) {
     assert_same(before, root, what, false);
-}
-
-/// 40 simulated 48x48 galaxies with an unbalanced split `tiny`, and a one-epoch model at
-/// 40x40, shared by the tests.
-fn fixture() -> &'static (PathBuf, PathBuf, PathBuf) {
-    static FIXTURE: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let root = tempfile::tempdir().expect("temp dir").keep();
-        let (data, run) = (root.join("data"), root.join("run"));
-        ok(&[
-            "simulate",
-            "--out",
-            s(&data),
-            "--count",
-            "40",
-            "--size",
-            "48",
-        ]);
-        ok(&[
-            "splits",
-            "--data",
-            s(&data),
-            "--fractions",
-            "0.5,0.2,0.3",
-            "--name",
-            "tiny",
-            "--unbalanced",
-        ]);
-        ok(&[
-            "train",
-            "--data",
-            s(&data),
-            "--split",
-            "tiny",
-            "--out",
-            s(&run),
-            "--epochs",
-            "1",
-            "--cutout-size",
-            "40",
-            "--batch-size",
-            "10",
-            "--optimizer",
-            "adam",
-            "--quiet",
-        ]);
-        (root, data, run)
-    })
 }
 
 /// A small deterministic generator for kill delays (fixed seed: reproducible runs).
