@@ -41,11 +41,12 @@ pub const PUBLISHED_TARGETS: [(&str, &str); 3] = [
     ("ln_total_flux_adus", "total_flux_adus"),
 ];
 
-/// GaMPEN's magnitude of a flux in ADU: `-2.512 log10(flux) + 27` (HSC coadds have a zero
-/// point of 27; GaMPEN's coefficient is 2.512, not 2.5). Non-positive fluxes give NaN or
-/// infinity, which the summaries drop like every non-finite draw.
+/// GaMPEN's magnitude of a flux in ADU: `-2.512 log10(flux) + 27`
+/// ([`gampen_catalogue_magnitude`](crate::import::gampen_catalogue_magnitude): HSC coadds
+/// have a zero point of 27; GaMPEN's coefficient is 2.512, not 2.5). Non-positive fluxes give
+/// NaN or infinity, which the summaries drop like every non-finite draw.
 pub fn total_mag(flux_adu: f64) -> f64 {
-    -2.512 * flux_adu.log10() + 27.0
+    crate::import::gampen_catalogue_magnitude(flux_adu)
 }
 
 /// The column name of `stat` for quantity `name`: `preds_{name}_{stat}`.
