@@ -1,13 +1,17 @@
 //! Posterior inference: Monte-Carlo dropout, sampling the predicted normals, summaries.
 
 pub mod catalogue;
+pub mod columns;
 pub mod gampen_kde;
 mod labels;
 mod predict;
 mod summary;
+mod table;
 
+pub use columns::Columns;
 pub use labels::{Identity, LabelInverse};
 pub use predict::{GalaxyPosterior, PosteriorOptions};
 pub use summary::{
     kde_mode, quantile_sorted, IntervalMethod, MarginalSummary, UnknownIntervalMethod, LEVELS,
 };
+pub use table::{check_unique, PredictionTable};

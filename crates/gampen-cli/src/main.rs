@@ -5,12 +5,10 @@
 #![warn(missing_docs)]
 
 mod commands;
-mod cutouts;
 mod device;
 mod error;
 mod flags;
 mod labels;
-mod output;
 mod paths;
 mod progress;
 

@@ -140,6 +140,14 @@ pub enum DataError {
         /// The transform's name.
         transform: String,
     },
+    /// An input file or directory that is missing or unusable, with what to do about it.
+    #[error("{path}: {message}")]
+    Input {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong (with the 1-based data row when there is one).
+        message: String,
+    },
     /// A configuration value that makes no sense.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -178,6 +186,14 @@ impl DataError {
                 transform,
             },
             other => other,
+        }
+    }
+
+    /// An [`DataError::Input`] error for `path`.
+    pub fn input(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        DataError::Input {
+            path: path.into(),
+            message: message.into(),
         }
     }
 

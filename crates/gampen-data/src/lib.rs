@@ -23,8 +23,10 @@ mod dataset;
 mod error;
 pub mod fits;
 mod image;
+pub mod prepare;
 pub mod simulate;
 pub mod splits;
+pub mod stream;
 pub mod transform;
 
 pub use batch::GalaxyBatch;
@@ -33,9 +35,11 @@ pub use dataset::{DatasetOptions, GalaxyDataset};
 pub use error::DataError;
 pub use fits::{read_fits, write_fits};
 pub use image::{Image, NanPolicy};
+pub use prepare::Preparation;
 pub use simulate::{
     prepare_simulated_dataset, simulate_images, simulate_to_dir, SimulatorConfig, Truth,
 };
 pub use splits::{load_split, SplitFractions, STANDARD_SPLITS};
+pub use stream::{catalog_path, CatalogStream, Shard, FILE_NAME};
 pub use transform::image::{Augment, AugmentOptions};
 pub use transform::label::{LabelTransform, ScalingKind, Transform};

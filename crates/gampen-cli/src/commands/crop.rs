@@ -8,11 +8,11 @@ use gampen_data::{write_fits, Image};
 use gampen_plot::{crop_box_from_theta, crop_grid, Image2d};
 
 use crate::commands::predict::find_dataset_json;
-use crate::cutouts::{catalog_path, CatalogStream, Preparation};
 use crate::device::DeviceArg;
 use crate::error::{create_dir, read_json, CliError, Result};
 use crate::paths::{check_io, write_via_temp, DirOutput};
 use crate::progress;
+use gampen_data::{catalog_path, CatalogStream, Preparation};
 
 /// Options of `gampen crop`.
 ///

@@ -9,11 +9,11 @@ use gampen_plot::{corner_plot, crop_box_from_theta, crop_grid, Image2d};
 
 use crate::commands::crop::to_vec;
 use crate::commands::{evaluate, predict, simulate, train};
-use crate::cutouts::{CatalogStream, Preparation};
 use crate::device::DeviceArg;
 use crate::error::{create_dir, Result};
 use crate::labels::ScalingArg;
 use crate::paths::DirOutput;
+use gampen_data::{CatalogStream, Preparation};
 
 /// Options of `gampen demo`.
 ///

@@ -10,11 +10,11 @@ use gampen::GalaxyPosterior;
 use gampen_data::CsvTable;
 use serde::Serialize;
 
-use crate::cutouts::{catalog_path, FILE_NAME};
 use crate::error::{create_dir, write_json, CliError, Result};
 use crate::labels::split_list;
-use crate::output::{Columns, PredictionTable};
 use crate::paths::{check_io, write_via_temp};
+use gampen::posterior::{Columns, PredictionTable};
+use gampen_data::{catalog_path, FILE_NAME};
 
 /// Options of `gampen evaluate`.
 #[derive(clap::Args, Debug, Clone)]

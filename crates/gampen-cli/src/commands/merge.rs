@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::cutouts::FILE_NAME;
 use crate::error::{CliError, Result};
 use crate::paths::{check_io, OutFile};
+use gampen_data::FILE_NAME;
 
 /// Options of `gampen merge`.
 #[derive(clap::Args, Debug)]

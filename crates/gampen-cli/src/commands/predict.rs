@@ -12,12 +12,13 @@ use gampen::posterior::{Identity, IntervalMethod, LabelInverse};
 use gampen::{GalaxyPosterior, Gampen, PosteriorOptions};
 use gampen_data::{DatasetOptions, LabelTransform};
 
-use crate::cutouts::{catalog_path, CatalogStream, Preparation, Shard, DATASET_JSON};
 use crate::device::DeviceArg;
 use crate::error::{read_json, CliError, Result};
-use crate::output::{cell, gampen_cells, summary_headers, summary_values, Columns};
 use crate::paths::{check_io, OutFile};
 use crate::progress;
+use gampen::posterior::columns::{cell, gampen_cells, summary_headers, summary_values, Columns};
+use gampen_data::prepare::DATASET_JSON;
+use gampen_data::{catalog_path, CatalogStream, Preparation, Shard};
 
 /// Options of `gampen predict`.
 ///
@@ -266,7 +267,7 @@ fn read_calibration(args: &Args, params: &[String]) -> Result<Option<Calibration
 
 /// How a posterior becomes the summary cells of a row.
 enum Layout {
-    /// [`crate::output::STATS`] per parameter.
+    /// [`gampen::posterior::columns::STATS`] per parameter.
     Default,
     /// GaMPEN's catalogue layout, with the interval method for derived quantities.
     Gampen(GampenCatalogue, IntervalMethod),

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use gampen_data::splits::{write_split, Balance, SplitFractions};
 use gampen_data::CsvTable;
 
-use crate::cutouts::catalog_path;
 use crate::error::{CliError, Result};
+use gampen_data::catalog_path;
 
 /// Options of `gampen splits`.
 ///

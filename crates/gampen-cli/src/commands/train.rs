@@ -14,11 +14,12 @@ use gampen::train::{train, MeanLoss, OptimizerKind, TrainConfig, TrainReport};
 use gampen::{BackboneSpec, Gampen, GampenConfig};
 use gampen_data::{DatasetOptions, GalaxyDataset, LabelTransform};
 
-use crate::cutouts::{catalog_path, DATASET_JSON};
 use crate::device::DeviceArg;
 use crate::error::{write_json, CliError, Result};
 use crate::labels::{label_spec, split_list, ScalingArg};
 use crate::paths::{check_io, is_occupied, write_via_temp};
+use gampen_data::catalog_path;
+use gampen_data::prepare::DATASET_JSON;
 
 /// Architecture preset, `--preset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]

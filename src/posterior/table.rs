@@ -1,102 +1,14 @@
-//! The prediction table: catalog columns carried through, then summary columns per parameter
-//! in original units, in one of two layouts ([`Columns`]).
+//! A prediction CSV read back, in either column layout: what `evaluate` and `merge` read.
 
 use std::path::Path;
 
-use gampen::posterior::catalogue::{self, GAMPEN_STATS};
-use gampen::posterior::MarginalSummary;
-use serde::Serialize;
+use gampen_data::stream::{column_index, FILE_NAME};
+use gampen_data::DataError;
 
-use crate::error::{CliError, Result};
+use super::columns::{column, parse_interval, Columns, STATS};
+use super::MarginalSummary;
 
-/// Layout of the summary columns of a prediction CSV.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Columns {
-    /// Twelve numeric columns per parameter, [`STATS`]: intervals as `lo68`/`hi68`, ...
-    #[default]
-    Default,
-    /// GaMPEN's catalogue layout ([`GAMPEN_STATS`]): intervals as `(low, high)` pairs in
-    /// `sig_ci`, `twosig_ci`, `threesig_ci`; GaMPEN's names for its published targets and a
-    /// derived `total_mag` (see `gampen::posterior::catalogue`).
-    Gampen,
-}
-
-/// Summary columns written for each parameter `p`, as `preds_{p}_{stat}`. `lo99`/`hi99` are
-/// the 99.73 % (3 sigma) interval, `lo95`/`hi95` 95.45 %, `lo68`/`hi68` 68.27 %;
-/// `kurtosis` is the excess kurtosis.
-pub const STATS: [&str; 12] = [
-    "mean", "median", "mode", "std", "lo68", "hi68", "lo95", "hi95", "lo99", "hi99", "skew",
-    "kurtosis",
-];
-
-/// The column name of `stat` for parameter `param`: `preds_{param}_{stat}` in both layouts.
-pub fn column(param: &str, stat: &str) -> String {
-    catalogue::column(param, stat)
-}
-
-/// The summary columns of every parameter, in output order.
-pub fn summary_headers(params: &[String]) -> Vec<String> {
-    params
-        .iter()
-        .flat_map(|p| STATS.iter().map(move |s| column(p, s)))
-        .collect()
-}
-
-/// The values of a marginal summary in [`STATS`] order.
-pub fn summary_values(m: &MarginalSummary) -> [f64; 12] {
-    let [(l1, h1), (l2, h2), (l3, h3)] = m.intervals;
-    [
-        m.mean, m.median, m.mode, m.std, l1, h1, l2, h2, l3, h3, m.skew, m.kurtosis,
-    ]
-}
-
-/// The values of a marginal summary as cells in [`GAMPEN_STATS`] order.
-pub fn gampen_cells(m: &MarginalSummary) -> Vec<String> {
-    let [i1, i2, i3] = m.intervals;
-    let mut cells: Vec<String> = [m.mean, m.median, m.std, m.skew, m.kurtosis, m.mode]
-        .iter()
-        .map(|&v| cell(v))
-        .collect();
-    cells.extend([i1, i2, i3].map(interval_cell));
-    debug_assert_eq!(cells.len(), GAMPEN_STATS.len());
-    cells
-}
-
-/// An interval as GaMPEN's catalogues write it (pandas' text of a Python tuple):
-/// `(low, high)`, shortest round-trip numbers, `nan` for NaN.
-pub fn interval_cell((lo, hi): (f64, f64)) -> String {
-    let num = |v: f64| {
-        if v.is_nan() {
-            "nan".to_string()
-        } else if v.is_infinite() {
-            (if v > 0.0 { "inf" } else { "-inf" }).to_string()
-        } else {
-            format!("{v:?}")
-        }
-    };
-    format!("({}, {})", num(lo), num(hi))
-}
-
-/// Parses an [`interval_cell`] (or an empty cell, which is two NaNs).
-pub fn parse_interval(text: &str) -> Option<(f64, f64)> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Some((f64::NAN, f64::NAN));
-    }
-    let inner = text.strip_prefix('(')?.strip_suffix(')')?;
-    let (lo, hi) = inner.split_once(',')?;
-    Some((lo.trim().parse().ok()?, hi.trim().parse().ok()?))
-}
-
-/// Formats a number for a CSV cell: shortest round-trip text, empty for NaN.
-pub fn cell(v: f64) -> String {
-    if v.is_nan() {
-        String::new()
-    } else {
-        format!("{v}")
-    }
-}
+type Result<T> = std::result::Result<T, DataError>;
 
 /// A prediction CSV read back: file names and, per parameter, the summary columns.
 #[derive(Clone, Debug)]
@@ -117,13 +29,15 @@ pub fn check_unique(path: &Path, file_names: &[String]) -> Result<()> {
     let mut seen = std::collections::HashMap::with_capacity(file_names.len());
     for (row, name) in file_names.iter().enumerate() {
         if let Some(first) = seen.insert(gampen_data::canonical_key(name), row) {
-            return Err(CliError::usage(format!(
-                "{}: file_name {name:?} in data row {} repeats data row {} (1-based, header \
-                 not counted): every galaxy must appear once",
-                path.display(),
-                row + 1,
-                first + 1
-            )));
+            return Err(DataError::input(
+                path,
+                format!(
+                    "file_name {name:?} in data row {} repeats data row {} (1-based, header \
+                     not counted): every galaxy must appear once",
+                    row + 1,
+                    first + 1
+                ),
+            ));
         }
     }
     Ok(())
@@ -144,22 +58,25 @@ impl PredictionTable {
     /// every parameter with a `preds_{p}_median` column is read.
     pub fn read(path: &Path, parameters: Option<&[String]>) -> Result<Self> {
         if !path.is_file() {
-            return Err(CliError::usage(format!(
-                "predictions file {} not found",
-                path.display()
-            )));
+            return Err(DataError::input(path, "predictions file not found"));
         }
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_path(path)
-            .map_err(|e| CliError::csv(path, e))?;
+            .map_err(|e| DataError::Csv {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
         let headers: Vec<String> = reader
             .headers()
-            .map_err(|e| CliError::csv(path, e))?
+            .map_err(|e| DataError::Csv {
+                path: path.to_path_buf(),
+                source: e,
+            })?
             .iter()
             .map(str::to_string)
             .collect();
-        let file_col = crate::cutouts::column_index(path, &headers, crate::cutouts::FILE_NAME)?;
+        let file_col = column_index(path, &headers, FILE_NAME)?;
         let parameters: Vec<String> = match parameters {
             Some(p) => p.to_vec(),
             None => headers
@@ -169,10 +86,10 @@ impl PredictionTable {
                 .collect(),
         };
         if parameters.is_empty() {
-            return Err(CliError::usage(format!(
-                "{}: no prediction columns (preds_<name>_median); is this a `gampen predict` output?",
-                path.display()
-            )));
+            return Err(DataError::input(
+                path,
+                "no prediction columns (preds_<name>_median); is this a `gampen predict` output?",
+            ));
         }
         let columns = if headers.contains(&column(&parameters[0], "lo68"))
             || !headers.contains(&column(&parameters[0], "sig_ci"))
@@ -188,7 +105,10 @@ impl PredictionTable {
         let mut file_names = Vec::new();
         let mut values = vec![vec![Vec::new(); STATS.len()]; parameters.len()];
         for (row, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| CliError::csv(path, e))?;
+            let record = record.map_err(|e| DataError::Csv {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
             file_names.push(record[file_col].to_string());
             for (p, srcs) in sources.iter().enumerate() {
                 for (s, &src) in srcs.iter().enumerate() {
@@ -236,7 +156,7 @@ impl PredictionTable {
 
 /// The file columns behind each [`STATS`] entry of parameter `p`.
 fn sources(path: &Path, headers: &[String], p: &str, columns: Columns) -> Result<Vec<Source>> {
-    let index = |stat: &str| crate::cutouts::column_index(path, headers, &column(p, stat));
+    let index = |stat: &str| column_index(path, headers, &column(p, stat));
     match columns {
         Columns::Default => STATS.iter().map(|s| index(s).map(Source::Number)).collect(),
         Columns::Gampen => {
@@ -270,12 +190,14 @@ fn read_cell(
     let (Source::Number(c) | Source::Low(c) | Source::High(c)) = src;
     let text = &record[c];
     let bad = |what: &str| {
-        CliError::usage(format!(
-            "{}: data row {} (1-based), column {:?}: {text:?} is not {what}",
-            path.display(),
-            row + 1,
-            headers[c]
-        ))
+        DataError::input(
+            path,
+            format!(
+                "data row {} (1-based), column {:?}: {text:?} is not {what}",
+                row + 1,
+                headers[c]
+            ),
+        )
     };
     match src {
         Source::Number(_) if text.is_empty() => Ok(f64::NAN),
@@ -294,20 +216,8 @@ fn read_cell(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interval_cells_round_trip() {
-        for iv in [(0.0, 1.0), (0.1, 2.5e-7), (-3.25, 1e300)] {
-            assert_eq!(parse_interval(&interval_cell(iv)), Some(iv));
-        }
-        assert_eq!(interval_cell((0.0, 1.0)), "(0.0, 1.0)");
-        let (a, b) = parse_interval(&interval_cell((f64::NAN, 2.0))).unwrap();
-        assert!(a.is_nan() && b == 2.0);
-        let (a, b) = parse_interval("").unwrap();
-        assert!(a.is_nan() && b.is_nan());
-        assert_eq!(parse_interval("0.1, 0.2"), None);
-        assert_eq!(parse_interval("(0.1; 0.2)"), None);
-    }
+    use crate::posterior::catalogue;
+    use crate::posterior::columns::{cell, gampen_cells, summary_headers, summary_values};
 
     #[test]
     fn both_layouts_read_back_to_the_same_table() {
