@@ -28,7 +28,6 @@
 //! GaMPEN's published PyTorch models are imported with [`import`] (see `docs/import.md`).
 #![warn(missing_docs)]
 
-pub mod atomic;
 pub mod calibration;
 pub mod checkpoint;
 mod config;
@@ -47,6 +46,8 @@ pub use error::GampenError;
 pub use model::{Backbone, Gampen};
 pub use posterior::{GalaxyPosterior, PosteriorOptions};
 
+/// Atomic file and directory output (re-exported from [`gampen_data::atomic`]).
+pub use gampen_data::atomic;
 pub use gampen_backbone;
 pub use gampen_data;
 pub use gampen_loss;

@@ -10,100 +10,17 @@
 //!   new one is complete ([`DirOutput`]).
 
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use gampen::atomic::{self, AtomicFile};
 
 use crate::error::{CliError, Result};
 
-/// The canonical absolute form of `path`, whether or not it exists: every existing prefix
-/// is resolved by the file system (symlinks included), the rest is appended lexically.
-pub fn canonical(path: &Path) -> Result<PathBuf> {
-    if let Ok(p) = std::fs::canonicalize(path) {
-        return Ok(p);
-    }
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        let cwd = std::env::current_dir().map_err(|e| CliError::io(Path::new("."), e))?;
-        cwd.join(path)
-    };
-    let mut out = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => {
-                out.push(other);
-                if let Ok(real) = std::fs::canonicalize(&out) {
-                    out = real;
-                }
-            }
-        }
-    }
-    Ok(out)
-}
+pub use gampen_data::paths::{canonical, Flagged};
 
-/// A path given on the command line, with the flag that gave it.
-pub type Flagged<'a> = (&'a str, &'a Path);
-
-/// Refuses `outputs` that are, or lie inside, any of `inputs`, inputs that lie inside an
-/// output (which a directory output would replace), and two outputs that are one path (a
-/// file output inside a directory output, such as crop's grid PNG, is written after it).
+/// [`gampen_data::paths::check_io`] as a CLI result.
 pub fn check_io(inputs: &[Flagged], outputs: &[Flagged]) -> Result<()> {
-    let canon = |list: &[Flagged]| -> Result<Vec<(String, PathBuf, PathBuf)>> {
-        list.iter()
-            .map(|&(flag, p)| Ok((flag.to_string(), p.to_path_buf(), canonical(p)?)))
-            .collect()
-    };
-    let ins = canon(inputs)?;
-    let outs = canon(outputs)?;
-    for (i, (oflag, opath, out)) in outs.iter().enumerate() {
-        for (iflag, ipath, input) in &ins {
-            let how = if out == input || same_file(out, input) {
-                "is the same file as"
-            } else if out.starts_with(input) {
-                "lies inside"
-            } else if input.starts_with(out) {
-                "would replace the directory holding"
-            } else {
-                continue;
-            };
-            return Err(CliError::usage(format!(
-                "{oflag} {} {how} input {iflag} {}: choose another {oflag}",
-                opath.display(),
-                ipath.display()
-            )));
-        }
-        for (flag, path, other) in &outs[i + 1..] {
-            if out == other {
-                return Err(CliError::usage(format!(
-                    "{oflag} {} and {flag} {} are the same path: give them different paths",
-                    opath.display(),
-                    path.display()
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// True when both paths exist and are one file by identity (a hard link, a bind mount),
-/// which no comparison of names can see.
-#[cfg(unix)]
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_file(_: &Path, _: &Path) -> bool {
-    false
+    Ok(gampen_data::paths::check_io(inputs, outputs)?)
 }
 
 /// An output file written under a temporary name; [`OutFile::commit`] puts it in place,
@@ -159,31 +76,12 @@ pub fn write_file(dest: &Path, bytes: &[u8]) -> Result<()> {
     f.commit()
 }
 
-/// Lets `write` produce `dest` under a hidden temporary name that keeps its extension (so
-/// that writers which pick a format by extension, such as the plots, still work), then
-/// renames it into place; on failure the temporary is removed.
+/// [`gampen_data::atomic::write_via_temp`], creating `dest`'s directory first.
 pub fn write_via_temp(dest: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
         crate::error::create_dir(parent)?;
     }
-    let stem = dest
-        .file_stem()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let ext = dest
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    let tmp = dest.with_file_name(format!(".{stem}.tmp-{}{ext}", std::process::id()));
-    let result = write(&tmp).and_then(|()| {
-        let f = std::fs::File::open(&tmp).map_err(|e| CliError::io(&tmp, e))?;
-        f.sync_all().map_err(|e| CliError::io(&tmp, e))?;
-        std::fs::rename(&tmp, dest).map_err(|e| CliError::io(dest, e))
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    gampen_data::atomic::write_via_temp(dest, write)
 }
 
 /// True when `dir` exists and is not an empty directory.
@@ -271,46 +169,5 @@ impl Drop for DirOutput {
         if let Some(tmp) = self.tmp.take() {
             let _ = std::fs::remove_dir_all(tmp);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spellings_of_one_path_are_caught() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = canonical(dir.path()).unwrap();
-        std::fs::create_dir(root.join("d")).unwrap();
-        std::fs::write(root.join("a.csv"), "x").unwrap();
-        let input = root.join("a.csv");
-        for out in [
-            root.join("d/../a.csv"),
-            root.join("./a.csv"),
-            root.join("d/./../a.csv"),
-        ] {
-            let err = check_io(&[("input", &input)], &[("--out", &out)]).unwrap_err();
-            assert!(err.to_string().contains("--out"), "{err}");
-        }
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(root.join("a.csv"), root.join("link.csv")).unwrap();
-            assert!(check_io(&[("input", &input)], &[("--out", &root.join("link.csv"))]).is_err());
-        }
-        let inside = root.join("d/new/x.csv");
-        assert!(check_io(&[("--data", &root.join("d"))], &[("--out", &inside)]).is_err());
-        assert!(check_io(
-            &[("--data", &root.join("d/x"))],
-            &[("--out", &root.join("d"))]
-        )
-        .is_err());
-        assert!(check_io(&[("input", &input)], &[("--out", &root.join("b.csv"))]).is_ok());
-        // A sibling whose name starts with the input's is not inside it.
-        assert!(check_io(
-            &[("--data", &root.join("d"))],
-            &[("--out", &root.join("d2"))]
-        )
-        .is_ok());
     }
 }

@@ -61,39 +61,19 @@ impl CsvTable {
     }
 
     /// Writes the table as CSV to `path`, complete or not at all: into a hidden temporary
-    /// `.<name>.tmp-<pid>` beside it, synced, then renamed over `path` (the same naming as
-    /// `gampen::atomic`, so a killed writer's leftover is recognised and cleaned there).
+    /// `.<name>.tmp-<pid>` beside it, synced, then renamed over `path` ([`crate::atomic`]).
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), DataError> {
         let path = path.as_ref();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        let result = self.write_to(&tmp).and_then(|()| {
-            std::fs::rename(&tmp, path).map_err(|e| DataError::io(path.to_path_buf(), e))
-        });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
-    }
-
-    fn write_to(&self, path: &Path) -> Result<(), DataError> {
         let csv_err = |source| DataError::Csv {
             path: path.to_path_buf(),
             source,
         };
-        let mut writer = csv::Writer::from_path(path).map_err(csv_err)?;
+        let mut writer = crate::atomic::csv_writer(path)?;
         writer.write_record(&self.headers).map_err(csv_err)?;
         for row in &self.rows {
             writer.write_record(row).map_err(csv_err)?;
         }
-        let file = writer
-            .into_inner()
-            .map_err(|e| DataError::io(path.to_path_buf(), e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| DataError::io(path.to_path_buf(), e))
+        crate::atomic::commit_csv(writer)
     }
 
     /// Index of `column`, or an error naming it and listing the available columns; a name

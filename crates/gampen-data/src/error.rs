@@ -148,6 +148,9 @@ pub enum DataError {
         /// What is wrong (with the 1-based data row when there is one).
         message: String,
     },
+    /// An output path that is, or would overwrite, an input (the message names both).
+    #[error("{0}")]
+    PathConflict(String),
     /// A configuration value that makes no sense.
     #[error("invalid configuration: {0}")]
     Config(String),

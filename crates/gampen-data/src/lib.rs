@@ -17,12 +17,14 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod atomic;
 mod batch;
 pub mod catalog;
 mod dataset;
 mod error;
 pub mod fits;
 mod image;
+pub mod paths;
 pub mod prepare;
 pub mod simulate;
 pub mod splits;

@@ -6,12 +6,15 @@
 //! and swapped in. A process killed part-way leaves only such a hidden temporary, never a
 //! truncated file under the final name; the next write to the same destination removes
 //! temporaries whose process is gone.
+//!
+//! This is the one writer behind every output of the workspace (checkpoints, catalogs,
+//! splits, predictions, plots); `gampen::atomic` re-exports it.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::GampenError;
+use crate::error::DataError;
 
 /// The hidden temporary sibling of `path` that this process writes before renaming.
 pub fn tmp_sibling(path: &Path) -> PathBuf {
@@ -25,13 +28,13 @@ pub fn tmp_sibling(path: &Path) -> PathBuf {
 /// Whether this machine can tell if another process still runs (Linux's `/proc`). Cleanups
 /// of other processes' temporaries do nothing where it cannot, so that a concurrent
 /// writer's temporary is never taken from under it.
-pub(crate) fn liveness_known() -> bool {
+pub fn liveness_known() -> bool {
     Path::new("/proc/self").exists()
 }
 
 /// Whether process `pid` is this one or still runs (meaningful only where
 /// [`liveness_known`]).
-pub(crate) fn process_alive(pid: u32) -> bool {
+pub fn process_alive(pid: u32) -> bool {
     pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
 }
 
@@ -59,8 +62,15 @@ pub fn remove_stale_temporaries(path: &Path) {
         let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
             continue;
         };
+        // [`write_via_temp`]'s temporaries repeat the extension after the pid.
+        let pid = match path.extension() {
+            Some(ext) => pid
+                .strip_suffix(&format!(".{}", ext.to_string_lossy()))
+                .unwrap_or(pid),
+            None => pid,
+        };
         let alive = pid.parse::<u32>().is_ok_and(process_alive);
-        if !alive && pid.bytes().all(|b| b.is_ascii_digit()) {
+        if !alive && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
             let p = entry.path();
             // Best effort: a temporary that cannot be removed is only clutter.
             let _ = if p.is_dir() {
@@ -84,10 +94,10 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     /// Starts writing `dest` (its directory must exist).
-    pub fn create(dest: &Path) -> Result<Self, GampenError> {
+    pub fn create(dest: &Path) -> Result<Self, DataError> {
         remove_stale_temporaries(dest);
         let tmp = tmp_sibling(dest);
-        let file = File::create(&tmp).map_err(|e| GampenError::io(&tmp, e))?;
+        let file = File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
         Ok(Self {
             dest: dest.to_path_buf(),
             tmp,
@@ -101,16 +111,16 @@ impl AtomicFile {
     }
 
     /// Flushes, syncs and renames the temporary over the destination.
-    pub fn commit(mut self) -> Result<(), GampenError> {
+    pub fn commit(mut self) -> Result<(), DataError> {
         let file = self.file.take().ok_or_else(|| {
-            GampenError::io(&self.dest, io::Error::other("file already committed"))
+            DataError::io(&self.dest, io::Error::other("file already committed"))
         })?;
         let placed = file
             .into_inner()
-            .map_err(|e| GampenError::io(&self.tmp, e.into_error()))
-            .and_then(|f| f.sync_all().map_err(|e| GampenError::io(&self.tmp, e)))
+            .map_err(|e| DataError::io(&self.tmp, e.into_error()))
+            .and_then(|f| f.sync_all().map_err(|e| DataError::io(&self.tmp, e)))
             .and_then(|()| {
-                fs::rename(&self.tmp, &self.dest).map_err(|e| GampenError::io(&self.dest, e))
+                fs::rename(&self.tmp, &self.dest).map_err(|e| DataError::io(&self.dest, e))
             });
         if placed.is_err() {
             // Not placed (a full disk, a directory under the final name): leave nothing.
@@ -152,17 +162,17 @@ impl Drop for AtomicFile {
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, synced, then
 /// renamed).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GampenError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     let mut file = AtomicFile::create(path)?;
     file.write_all(bytes)
-        .map_err(|e| GampenError::io(&tmp_sibling(path), e))?;
+        .map_err(|e| DataError::io(&tmp_sibling(path), e))?;
     file.commit()
 }
 
 /// Moves the complete directory `tmp` to `dir`, replacing an existing `dir`: the old one is
 /// moved aside first (a directory cannot be renamed over a non-empty one) and removed only
 /// once the new one is in place.
-pub fn replace_dir(tmp: &Path, dir: &Path) -> Result<(), GampenError> {
+pub fn replace_dir(tmp: &Path, dir: &Path) -> Result<(), DataError> {
     let old = dir.with_file_name(format!(
         ".{}.old-{}",
         dir.file_name()
@@ -172,30 +182,71 @@ pub fn replace_dir(tmp: &Path, dir: &Path) -> Result<(), GampenError> {
     ));
     let had_old = dir.exists();
     if had_old {
-        fs::rename(dir, &old).map_err(|e| GampenError::io(dir, e))?;
+        fs::rename(dir, &old).map_err(|e| DataError::io(dir, e))?;
     }
     if let Err(e) = fs::rename(tmp, dir) {
         if had_old {
             // Put the previous directory back so that a failed swap loses nothing.
             let _ = fs::rename(&old, dir);
         }
-        return Err(GampenError::io(dir, e));
+        return Err(DataError::io(dir, e));
     }
     if had_old {
-        fs::remove_dir_all(&old).map_err(|e| GampenError::io(&old, e))?;
+        fs::remove_dir_all(&old).map_err(|e| DataError::io(&old, e))?;
     }
     Ok(())
 }
 
+/// Lets `write` produce `dest` under a hidden temporary name that keeps its extension
+/// (`.<name>.tmp-<pid>.<ext>`, so that writers which pick a format by extension, such as the
+/// plots, still work), then syncs and renames it into place; on failure the temporary is
+/// removed and `dest` is left as it was.
+pub fn write_via_temp<E: From<DataError>>(
+    dest: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    remove_stale_temporaries(dest);
+    let ext = dest
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let tmp = PathBuf::from(format!("{}{ext}", tmp_sibling(dest).display()));
+    let result = write(&tmp).and_then(|()| {
+        let placed = File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| DataError::io(&tmp, e))
+            .and_then(|()| fs::rename(&tmp, dest).map_err(|e| DataError::io(dest, e)));
+        Ok(placed?)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A CSV writer whose output appears at `dest` only on [`commit_csv`].
+pub fn csv_writer(dest: &Path) -> Result<csv::Writer<AtomicFile>, DataError> {
+    Ok(csv::Writer::from_writer(AtomicFile::create(dest)?))
+}
+
+/// Flushes a [`csv_writer`] and renames its file into place.
+pub fn commit_csv(writer: csv::Writer<AtomicFile>) -> Result<(), DataError> {
+    let dest = writer.get_ref().dest().to_path_buf();
+    let file = writer
+        .into_inner()
+        .map_err(|e| DataError::io(&dest, io::Error::other(e.error().to_string())))?;
+    file.commit()
+}
+
 /// Creates a fresh temporary directory for assembling `dir` (removing this process's own
 /// leftover and stale ones of dead processes first).
-pub fn tmp_dir_for(dir: &Path) -> Result<PathBuf, GampenError> {
+pub fn tmp_dir_for(dir: &Path) -> Result<PathBuf, DataError> {
     remove_stale_temporaries(dir);
     let tmp = tmp_sibling(dir);
     if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| GampenError::io(&tmp, e))?;
+        fs::remove_dir_all(&tmp).map_err(|e| DataError::io(&tmp, e))?;
     }
-    fs::create_dir_all(&tmp).map_err(|e| GampenError::io(&tmp, e))?;
+    fs::create_dir_all(&tmp).map_err(|e| DataError::io(&tmp, e))?;
     Ok(tmp)
 }
 
@@ -243,5 +294,37 @@ mod tests {
         write_atomic(&dest, b"new\n").unwrap();
         assert!(!stale.exists() || !Path::new("/proc/self").exists());
         assert!(other.exists());
+    }
+
+    #[test]
+    fn temporaries_that_keep_their_extension_are_placed_and_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("plot.png");
+        let stale = dir.path().join(format!(".plot.png.tmp-{}.png", u32::MAX));
+        fs::write(&stale, "x").unwrap();
+        write_via_temp::<DataError>(&dest, |tmp| {
+            assert_eq!(tmp.extension().unwrap(), "png");
+            fs::write(tmp, "png").map_err(|e| DataError::io(tmp, e))
+        })
+        .unwrap();
+        assert_eq!(fs::read_to_string(&dest).unwrap(), "png");
+        assert!(!stale.exists() || !Path::new("/proc/self").exists());
+        let failed = write_via_temp::<DataError>(&dir.path().join("b.png"), |tmp| {
+            fs::write(tmp, "half").unwrap();
+            Err(DataError::Config("boom".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn csv_appears_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("t.csv");
+        let mut w = csv_writer(&dest).unwrap();
+        w.write_record(["a", "b"]).unwrap();
+        assert!(!dest.exists());
+        commit_csv(w).unwrap();
+        assert_eq!(fs::read_to_string(&dest).unwrap(), "a,b\n");
     }
 }
