@@ -47,6 +47,9 @@ pub enum GampenError {
         /// Where the last good checkpoint lies, if one was written.
         checkpoint: Option<PathBuf>,
     },
+    /// A compute device that this build or this machine cannot provide.
+    #[error("{0}")]
+    Device(String),
     /// Input tensors or data that do not fit the model.
     #[error("input does not fit the model: {0}")]
     Shape(String),

@@ -32,6 +32,7 @@ pub mod calibration;
 pub mod checkpoint;
 mod config;
 pub mod data;
+pub mod device;
 mod error;
 pub mod import;
 mod linalg;

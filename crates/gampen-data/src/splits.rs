@@ -48,6 +48,43 @@ impl SplitFractions {
     }
 }
 
+impl std::str::FromStr for SplitFractions {
+    type Err = DataError;
+
+    /// Parses `train,devel,test` (e.g. `0.7,0.15,0.15`) and validates it.
+    fn from_str(text: &str) -> Result<Self, DataError> {
+        let bad = || {
+            DataError::Config(format!(
+                "bad fractions {text:?}: expected three numbers train,devel,test such as \
+                 0.7,0.15,0.15"
+            ))
+        };
+        let v: Vec<f64> = text
+            .split(',')
+            .map(|s| s.trim().parse::<f64>().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?;
+        let [train, devel, test] = v[..] else {
+            return Err(bad());
+        };
+        let f = SplitFractions { train, devel, test };
+        f.validate()?;
+        Ok(f)
+    }
+}
+
+/// The split files among `written` that hold no galaxy. The standard fractions go down to
+/// 0.3 % and balancing keeps only as many galaxies per bin as the emptiest bin holds, so on
+/// a small or outlier-ridden catalog some of the 42 standard files come out empty.
+pub fn empty_split_files(written: &[PathBuf]) -> Result<Vec<PathBuf>, DataError> {
+    let mut empty = Vec::new();
+    for p in written {
+        if CsvTable::read(p)?.rows.is_empty() {
+            empty.push(p.clone());
+        }
+    }
+    Ok(empty)
+}
+
 /// The seven standard split sizes of GaMPEN, `(name, fractions)`.
 pub const STANDARD_SPLITS: [(&str, SplitFractions); 7] = [
     ("xs", frac(0.027, 0.003, 0.970)),

@@ -82,16 +82,10 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The standard fractions go down to 0.3 % and balancing keeps only as many galaxies per
-/// bin as the emptiest bin holds, so on a small or outlier-ridden catalog some of the 42
-/// files come out empty: say how many, so that no one trains on one unknowingly.
+/// Some of the 42 standard files can come out empty (`empty_split_files`): say how many, so
+/// that no one trains on one unknowingly.
 fn warn_empty(written: &[std::path::PathBuf], balance_column: &str) -> Result<()> {
-    let mut empty = Vec::new();
-    for p in written {
-        if CsvTable::read(p)?.rows.is_empty() {
-            empty.push(p);
-        }
-    }
+    let empty = gampen_data::splits::empty_split_files(written)?;
     if let Some(first) = empty.first() {
         eprintln!(
             "warning: {} of {} split files are empty (first: {}): the catalog is too small for \
@@ -109,27 +103,10 @@ fn warn_empty(written: &[std::path::PathBuf], balance_column: &str) -> Result<()
 /// clap value parser of `--fractions`, so that a bad value is refused before anything is
 /// read, in clap's message naming the flag.
 fn fractions_flag(text: &str) -> std::result::Result<SplitFractions, String> {
-    parse_fractions(text).map_err(|e| {
+    text.parse::<SplitFractions>().map_err(|e| {
         let msg = e.to_string();
         msg.strip_prefix("invalid configuration: ")
             .unwrap_or(&msg)
             .to_string()
     })
-}
-
-/// Parses `train,devel,test` fractions.
-pub fn parse_fractions(text: &str) -> Result<SplitFractions> {
-    let bad = || {
-        CliError::usage(format!("bad --fractions {text:?}: expected three numbers train,devel,test such as 0.7,0.15,0.15"))
-    };
-    let v: Vec<f64> = text
-        .split(',')
-        .map(|s| s.trim().parse::<f64>().map_err(|_| bad()))
-        .collect::<Result<_>>()?;
-    let [train, devel, test] = v[..] else {
-        return Err(bad());
-    };
-    let f = SplitFractions { train, devel, test };
-    f.validate()?;
-    Ok(f)
 }
