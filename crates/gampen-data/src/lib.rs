@@ -26,6 +26,7 @@ pub mod fits;
 mod image;
 pub mod paths;
 pub mod prepare;
+pub mod seed;
 pub mod simulate;
 pub mod splits;
 pub mod stream;

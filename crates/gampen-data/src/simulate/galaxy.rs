@@ -10,15 +10,8 @@ use super::psf::{fft_size, Convolver};
 use super::render::add_sersic;
 use super::sersic::{half_light_radius, Sersic};
 use super::truth::Truth;
+use crate::seed::Seed;
 use crate::Image;
-
-/// SplitMix64 mixing, used to derive independent per-galaxy seeds.
-pub fn mix_seed(seed: u64, index: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(index.wrapping_add(1)));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// A bulge + disk pair; radii in arcsec, angles in degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,7 +113,7 @@ pub struct GalaxyParams {
 impl GalaxyParams {
     /// Draws galaxy `index` of the simulation defined by `config` (deterministic).
     pub fn draw(config: &SimulatorConfig, index: u64) -> Self {
-        let mut rng = StdRng::seed_from_u64(mix_seed(config.seed, index));
+        let mut rng = StdRng::seed_from_u64(Seed(config.seed).item(index));
         let magnitude = config.magnitude.sample(&mut rng);
         let galaxy = BulgeDisk::draw(config, magnitude, &mut rng);
         let off = config.max_offset;

@@ -10,8 +10,9 @@ mod render;
 mod sersic;
 mod truth;
 
+pub use crate::seed::mix_seed;
 pub use config::{Range, SimulatorConfig};
-pub use galaxy::{mix_seed, BulgeDisk, GalaxyParams, Parts, Renderer};
+pub use galaxy::{BulgeDisk, GalaxyParams, Parts, Renderer};
 pub use prepare::{
     file_name, prepare_simulated_dataset, simulate_images, simulate_to_dir,
     simulate_to_dir_with_progress, PreparedDataset, SIMULATED_BALANCE_BINS,
