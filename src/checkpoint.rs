@@ -3,13 +3,19 @@
 //!
 //! A checkpoint is a directory:
 //!
-//! | file            | content                                             |
-//! |-----------------|-----------------------------------------------------|
-//! | `config.json`   | the [`GampenConfig`] the weights belong to          |
-//! | `model.bpk`     | weights (burnpack)                                  |
-//! | `labels.json`   | the fitted label transform (optional)               |
-//! | `optimizer.bin` | optimiser state, for resuming training (optional)   |
-//! | `state.json`    | training progress, for resuming training (optional) |
+//! | file                 | content                                                   |
+//! |----------------------|-----------------------------------------------------------|
+//! | `config.json`        | the [`GampenConfig`] the weights belong to                |
+//! | `model.bpk`          | weights (burnpack)                                        |
+//! | `labels.json`        | the fitted label transform (optional)                     |
+//! | `preprocessing.json` | how cutouts become model input, [`Preprocessing`](gampen_data::Preprocessing) (optional; written by training) |
+//! | `calibration.json`   | interval calibration applied at prediction, [`CalibrationScale`](crate::calibration::CalibrationScale) (optional) |
+//! | `optimizer.bin`      | optimiser state, for resuming training (optional)         |
+//! | `state.json`         | training progress, for resuming training (optional)       |
+//!
+//! [`open`] loads all of it into a [`Checkpoint`]; a checkpoint without `preprocessing.json`
+//! (written before it existed) takes the preprocessing from its training run's
+//! `dataset.json`, else the library defaults ([`PreprocessingSource`]).
 //!
 //! Every file is written under a temporary name and renamed into place, and a checkpoint
 //! directory is itself assembled under a temporary name, so a crash never leaves a
@@ -38,14 +44,24 @@ pub mod files {
     pub const OPTIMIZER: &str = "optimizer.bin";
     /// Training state.
     pub const STATE: &str = "state.json";
+    /// How cutouts are prepared for the model.
+    pub const PREPROCESSING: &str = gampen_data::prepare::PREPROCESSING_JSON;
+    /// Interval calibration applied at prediction.
+    pub const CALIBRATION: &str = "calibration.json";
     /// In a run directory: which checkpoint is the best so far.
     pub const BEST: &str = "best.json";
     /// In a run directory: which checkpoint is the latest.
     pub const LAST: &str = "last.json";
 }
 
+mod extras;
+mod open;
+
 pub use crate::atomic::write_atomic;
 use crate::atomic::{replace_dir, tmp_dir_for};
+pub(crate) use extras::check_calibration;
+pub use extras::Extras;
+pub use open::{find_dataset_json, open, read_calibration, Checkpoint, PreprocessingSource};
 
 /// Saves `model` (with its config and, if given, the label transform) as the checkpoint
 /// directory `dir`, replacing an existing one atomically.
@@ -64,6 +80,18 @@ pub fn save_with(
     dir: &Path,
     extra: &[(&str, Vec<u8>)],
 ) -> Result<(), GampenError> {
+    save_parts(model, labels, &Extras::new().with_files(extra), dir)
+}
+
+/// [`save`] with everything a checkpoint can carry besides the model: preprocessing,
+/// calibration and further files ([`Extras`]), each checked against the model first.
+pub fn save_parts(
+    model: &Gampen,
+    labels: Option<&LabelTransform>,
+    extras: &Extras,
+    dir: &Path,
+) -> Result<(), GampenError> {
+    extras.check(model.config())?;
     let tmp = tmp_dir_for(dir)?;
     let config = serde_json::to_vec_pretty(model.config()).expect("config serialises");
     fs::write(tmp.join(files::CONFIG), config).map_err(|e| GampenError::io(&tmp, e))?;
@@ -76,10 +104,10 @@ pub fn save_with(
         let json = serde_json::to_vec_pretty(labels).expect("label transform serialises");
         fs::write(tmp.join(files::LABELS), json).map_err(|e| GampenError::io(&tmp, e))?;
     }
-    for (name, bytes) in extra {
+    for (name, bytes) in extras.all_files() {
         fs::write(tmp.join(name), bytes).map_err(|e| GampenError::io(&tmp, e))?;
     }
-    replace_dir(&tmp, dir)
+    Ok(replace_dir(&tmp, dir)?)
 }
 
 /// Resolves a path to a checkpoint directory: a checkpoint itself, or a training run
@@ -115,12 +143,17 @@ pub fn resolve_pointer(pointer: &Path) -> Result<PathBuf, GampenError> {
     Ok(base.join(rel))
 }
 
-/// Loads a checkpoint (or the best checkpoint of a run directory) onto `device`.
+/// Loads a checkpoint (or the best checkpoint of a run directory) onto `device`: the model
+/// and its label transform. [`open`] loads its preprocessing and calibration as well.
 pub fn load(path: &Path, device: &Device) -> Result<(Gampen, Option<LabelTransform>), GampenError> {
-    let dir = resolve(path)?;
+    load_dir(&resolve(path)?, device)
+}
+
+/// The model and label transform of the checkpoint directory `dir`.
+fn load_dir(dir: &Path, device: &Device) -> Result<(Gampen, Option<LabelTransform>), GampenError> {
     let config = GampenConfig::load_json(dir.join(files::CONFIG))?;
     let model = config.init(device)?;
-    let model = load_weights(model, &dir)?;
+    let model = load_weights(model, dir)?;
     let labels_path = dir.join(files::LABELS);
     let labels = if labels_path.is_file() {
         let text =

@@ -38,6 +38,7 @@ pub mod import;
 mod linalg;
 mod model;
 pub mod posterior;
+pub mod predictor;
 pub mod stability;
 pub mod train;
 pub mod tune;
@@ -46,6 +47,7 @@ pub use config::{BackboneSpec, GampenConfig};
 pub use error::GampenError;
 pub use model::{Backbone, Gampen};
 pub use posterior::{GalaxyPosterior, PosteriorOptions};
+pub use predictor::{PredictOptions, Predictor};
 
 /// Atomic file and directory output (re-exported from [`gampen_data::atomic`]).
 pub use gampen_data::atomic;

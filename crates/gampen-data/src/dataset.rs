@@ -7,9 +7,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, CsvTable};
-use crate::fits::{read_fits_hdu, HduSelect};
+use crate::fits::read_fits_hdu;
+use crate::prepare::Preprocessing;
 use crate::splits::split_path;
-use crate::transform::image::{arsinh_normalize, AugmentOptions};
+use crate::transform::image::AugmentOptions;
 use crate::transform::label::{LabelTransform, ScalingKind, Transform};
 use crate::{DataError, Image, NanPolicy};
 
@@ -100,7 +101,7 @@ impl GalaxyDataset {
         let columns: Vec<String> = options.labels.iter().map(|(c, _)| c.clone()).collect();
         let catalog = Catalog::from_table(&table, &columns)?;
         let cutouts = dir.join(&options.cutouts_dir);
-        let select = options.hdu.map_or(HduSelect::FirstImage, HduSelect::Index);
+        let select = Preprocessing::from_options(options).hdu_select();
         let images = catalog
             .file_names
             .par_iter()
@@ -160,37 +161,11 @@ impl GalaxyDataset {
         images: Vec<(Image, PathBuf)>,
         options: &DatasetOptions,
     ) -> Result<Self, DataError> {
-        let s = options.cutout_size;
-        if s == 0 || options.channels == 0 {
-            return Err(DataError::Config(
-                "cutout_size and channels must be positive".into(),
-            ));
-        }
+        let preprocessing = Preprocessing::from_options(options);
+        preprocessing.check()?;
         let prepared = images
             .into_par_iter()
-            .map(|(mut img, path)| {
-                if img.height < s || img.width < s {
-                    return Err(DataError::CutoutTooSmall {
-                        path,
-                        height: img.height,
-                        width: img.width,
-                        size: s,
-                    });
-                }
-                if img.bands != 1 && img.bands != options.channels {
-                    return Err(DataError::Channels {
-                        path,
-                        bands: img.bands,
-                        channels: options.channels,
-                    });
-                }
-                let replaced = img.apply_nan_policy(options.nan_policy, &path)?;
-                let mut img = shrink_for_rotation(img, s);
-                if options.arsinh {
-                    arsinh_normalize(&mut img.data);
-                }
-                Ok((img, replaced))
-            })
+            .map(|(img, path)| preprocessing.prepare(img, &path))
             .collect::<Result<Vec<_>, DataError>>()?;
         let replaced_pixels = prepared.iter().map(|(_, r)| r).sum();
         let images = prepared.into_iter().map(|(img, _)| img).collect();
@@ -304,31 +279,6 @@ fn label_transform_for(
     LabelTransform::fit(&options.labels, options.scaling, &catalog.labels)
 }
 
-/// Keeps the central part of a large cutout that a rotation of the `s x s` crop can reach
-/// (side `ceil(s sqrt 2) + 2`, same parity offset so that the centre crop is unchanged).
-fn shrink_for_rotation(img: Image, s: usize) -> Image {
-    let keep = |dim: usize| {
-        let mut t = ((s as f64 * std::f64::consts::SQRT_2).ceil() as usize + 2).min(dim);
-        if (dim - t) % 2 == 1 {
-            t += 1;
-        }
-        t.min(dim)
-    };
-    let (th, tw) = (keep(img.height), keep(img.width));
-    if th == img.height && tw == img.width {
-        return img;
-    }
-    let (top, left) = ((img.height - th) / 2, (img.width - tw) / 2);
-    let mut data = Vec::with_capacity(img.bands * th * tw);
-    for b in 0..img.bands {
-        let band = img.band(b);
-        for r in top..top + th {
-            data.extend_from_slice(&band[r * img.width + left..r * img.width + left + tw]);
-        }
-    }
-    Image::new(data, img.bands, th, tw)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,19 +347,5 @@ mod tests {
             msg.contains("cat.csv") && msg.contains("no data rows"),
             "{msg}"
         );
-    }
-
-    #[test]
-    fn shrink_keeps_centre_crop() {
-        let img = Image::new((0..101 * 90).map(|v| v as f32).collect(), 1, 101, 90);
-        let small = shrink_for_rotation(img.clone(), 20);
-        assert!(small.height < 101 && small.width < 90);
-        let (t0, l0) = ((101 - 20) / 2, (90 - 20) / 2);
-        let (t1, l1) = ((small.height - 20) / 2, (small.width - 20) / 2);
-        for i in 0..20 {
-            for j in 0..20 {
-                assert_eq!(img.get(0, t0 + i, l0 + j), small.get(0, t1 + i, l1 + j));
-            }
-        }
     }
 }

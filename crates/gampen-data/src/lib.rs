@@ -38,7 +38,7 @@ pub use dataset::{DatasetOptions, GalaxyDataset};
 pub use error::DataError;
 pub use fits::{read_fits, write_fits};
 pub use image::{Image, NanPolicy};
-pub use prepare::Preparation;
+pub use prepare::{Preparation, Preprocessing};
 pub use simulate::{
     prepare_simulated_dataset, simulate_images, simulate_to_dir, SimulatorConfig, Truth,
 };

@@ -105,6 +105,21 @@ impl CatalogStream {
     }
 }
 
+/// Number of data rows of the CSV file `path` (a pass over the file that keeps nothing).
+pub fn count_rows(path: &Path) -> Result<usize> {
+    let csv_error = |source| DataError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(csv_error)?;
+    let mut record = csv::ByteRecord::new();
+    let mut n = 0;
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Index of `column` in `headers`, or an error naming the file and the available columns.
 pub fn column_index(path: &Path, headers: &[String], column: &str) -> Result<usize> {
     headers

@@ -1,0 +1,49 @@
+//! Prediction from a trained checkpoint, in the library: [`Predictor`] opens a run or
+//! checkpoint directory with its preprocessing and calibration, and streams a catalog (or
+//! any images) to posteriors batch by batch, as values ([`Predictor::catalog_batches`],
+//! [`Predictor::predict_images`]) or as the CSV `gampen predict` writes
+//! ([`Predictor::write_csv`]).
+//!
+//! ```no_run
+//! use burn::tensor::Device;
+//! use gampen::predictor::Predictor;
+//! let predictor = Predictor::open("run".as_ref(), &Device::flex())?;
+//! for batch in predictor.catalog_batches("sims".as_ref(), None)? {
+//!     let batch = batch?;
+//!     for (row, post) in batch.rows.iter().zip(&batch.posteriors) {
+//!         println!("row {row}: {} = {:.3}", predictor.parameters()[0], post.marginals[0].median);
+//!     }
+//! }
+//! # Ok::<(), gampen::GampenError>(())
+//! ```
+
+mod catalog;
+mod layout;
+mod options;
+#[allow(clippy::module_inception)]
+mod predictor;
+mod samples;
+mod writer;
+
+use std::path::Path;
+
+pub use catalog::{CatalogBatches, PredictedBatch, Progress};
+pub use layout::Layout;
+pub use options::PredictOptions;
+pub use predictor::Predictor;
+pub use samples::SampleWriter;
+
+use crate::error::GampenError;
+
+/// A CSV error on the file `path`, as an I/O error naming it.
+fn csv_error(path: &Path, e: csv::Error) -> GampenError {
+    GampenError::io(path, std::io::Error::other(format!("CSV error: {e}")))
+}
+
+/// Creates the directory an output file goes into.
+fn create_parent(path: &Path) -> Result<(), GampenError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|e| GampenError::io(dir, e)),
+        None => Ok(()),
+    }
+}
