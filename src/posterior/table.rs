@@ -1,6 +1,6 @@
 //! A prediction CSV read back, in either column layout: what `evaluate` and `merge` read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gampen_data::stream::{column_index, FILE_NAME};
 use gampen_data::DataError;
@@ -13,6 +13,8 @@ type Result<T> = std::result::Result<T, DataError>;
 /// A prediction CSV read back: file names and, per parameter, the summary columns.
 #[derive(Clone, Debug)]
 pub struct PredictionTable {
+    /// The file it was read from (named in errors about its rows).
+    pub path: PathBuf,
     /// Parameters found (columns `preds_{p}_median`), in file order.
     pub parameters: Vec<String>,
     /// The layout the file was written in; the intervals are read from its interval columns.
@@ -118,6 +120,7 @@ impl PredictionTable {
         }
         check_unique(path, &file_names)?;
         Ok(Self {
+            path: path.to_path_buf(),
             parameters,
             columns,
             file_names,

@@ -1160,10 +1160,11 @@ fn wgpu_without_an_adapter_fails_fast_naming_what_to_install() {
     assert!(!root.path().join("run/checkpoints").exists());
 }
 
-/// Documented handling of a non-finite predicted value: the row is left out of every metric
-/// with a counted warning, so MAE and coverage are computed over the same rows.
+/// Documented handling of a non-finite predicted value: the galaxy is left out of every
+/// metric of that parameter (MAE and coverage over the same rows) and of all_inside, with a
+/// counted warning; the other parameters keep it (gampen::calibration's one rule).
 #[test]
-fn a_non_finite_prediction_is_a_counted_warning_and_left_out_of_every_metric() {
+fn a_non_finite_prediction_is_a_counted_warning_and_left_out_of_that_parameters_metrics() {
     let f = fixture();
     let text = fs::read_to_string(&f.preds).expect("preds");
     let header: Vec<&str> = text.lines().next().expect("header").split(',').collect();
@@ -1193,10 +1194,13 @@ fn a_non_finite_prediction_is_a_counted_warning_and_left_out_of_every_metric() {
     let report: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out_dir.join("eval.json")).expect("eval.json"))
             .expect("json");
-    let rows = lines.len() - 2;
-    assert_eq!(report["matched"].as_u64(), Some(rows as u64));
+    let rows = lines.len() as u64 - 1;
+    assert_eq!(report["matched"].as_u64(), Some(rows));
+    assert_eq!(report["all_inside_count"].as_u64(), Some(rows - 1));
     for p in report["parameters"].as_array().expect("parameters") {
-        assert_eq!(p["count"].as_u64(), Some(rows as u64), "{p}");
+        let left_out = u64::from(p["parameter"] == "bt");
+        assert_eq!(p["count"].as_u64(), Some(rows - left_out), "{p}");
+        assert_eq!(p["skipped"].as_u64(), Some(left_out), "{p}");
     }
 }
 

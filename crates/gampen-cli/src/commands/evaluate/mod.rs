@@ -1,0 +1,195 @@
+//! `gampen evaluate`: prediction CSV against the catalog's true values. Every number is the
+//! library's ([`gampen::calibration`]); this command reads, prints, plots and writes.
+
+use std::path::{Path, PathBuf};
+
+use gampen::calibration::{skip_derived_without_truth, MatchedPredictions, ResidualStats};
+use gampen::posterior::{Columns, PredictionTable};
+use gampen_data::{catalog_path, CsvTable};
+use serde::Serialize;
+
+use crate::error::{create_dir, write_json, CliError, Result};
+use crate::labels::split_list;
+use crate::paths::check_io;
+
+mod plots;
+mod print;
+
+pub use print::print_table;
+
+/// Options of `gampen evaluate`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Predictions written by `gampen predict` (or merged shards), in either column layout;
+    /// coverage uses the intervals the file holds (lo68/hi68/... or the GaMPEN layout's
+    /// *_sig_ci/*_twosig_ci/*_threesig_ci pairs), whichever way they were defined.
+    #[arg(long)]
+    pub predictions: PathBuf,
+    /// Data directory whose info.csv holds the true values (joined on file_name); an empty
+    /// or NaN cell is a value not known, left out of that parameter's metrics and counted.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Parameters to evaluate, comma-separated [default: every preds_<name>_median column,
+    /// except derived ones (total_mag) that info.csv has no column for].
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// Output directory: eval.json, calibration.png, predicted_vs_true.png, residuals.png.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also fit per-parameter interval scale factors that best calibrate these predictions
+    /// and write them here (JSON, for `gampen predict --calibration`). Fit on devel
+    /// predictions, not on the test set you report.
+    #[arg(long)]
+    pub fit_calibration: Option<PathBuf>,
+    /// Replace eval.json and the plots when --out already holds them.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// One parameter in `eval.json`: the library's residual statistics and coverage, over the
+/// same galaxies (`count`; `skipped` had a non-finite prediction or truth).
+#[derive(Clone, Debug, Serialize)]
+pub struct ParameterReport {
+    /// [`gampen::calibration::summary_residuals`].
+    #[serde(flatten)]
+    pub residuals: ResidualStats,
+    /// Fraction of true values inside the 68.27, 95.45, 99.73 % intervals.
+    pub coverage: [f64; 3],
+}
+
+/// What `eval.json` holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// The predictions file.
+    pub predictions: PathBuf,
+    /// Rows in it.
+    pub rows: usize,
+    /// Rows joined with a truth row.
+    pub matched: usize,
+    /// Layout the intervals were read from (`lo68`/`hi68`/... or the `*_ci` pairs).
+    pub columns: Columns,
+    /// Nominal levels of the coverage columns.
+    pub nominal: [f64; 3],
+    /// Fraction of galaxies with every parameter inside its interval, per level, over the
+    /// `all_inside_count` galaxies that count for every parameter.
+    pub all_inside: [f64; 3],
+    /// Galaxies behind `all_inside`.
+    pub all_inside_count: usize,
+    /// Per parameter.
+    pub parameters: Vec<ParameterReport>,
+}
+
+/// Runs `gampen evaluate`: prints a table, writes eval.json and plots.
+pub fn run(args: Args) -> Result<()> {
+    let report = execute(&args)?;
+    print_table(&report);
+    println!("wrote {}", args.out.join("eval.json").display());
+    Ok(())
+}
+
+/// The files `gampen evaluate` writes into --out.
+const OUTPUT_FILES: [&str; 4] = [
+    "eval.json",
+    "calibration.png",
+    "predicted_vs_true.png",
+    "residuals.png",
+];
+
+/// Refuses outputs that are, or lie inside, an input, and (without --force) replacing
+/// files a previous evaluation wrote.
+fn check_outputs(args: &Args) -> Result<()> {
+    let files: Vec<PathBuf> = OUTPUT_FILES.iter().map(|f| args.out.join(f)).collect();
+    let mut outputs: Vec<(&str, &Path)> = files.iter().map(|f| ("--out", f.as_path())).collect();
+    if let Some(c) = &args.fit_calibration {
+        outputs.push(("--fit-calibration", c));
+    }
+    check_io(
+        &[("--predictions", &args.predictions), ("--data", &args.data)],
+        &outputs,
+    )?;
+    match files.iter().find(|f| f.exists()) {
+        Some(f) if !args.force => Err(CliError::usage(format!(
+            "--out {} already holds {}: pass --force to replace it, or choose another --out",
+            args.out.display(),
+            f.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the predictions and joins them with info.csv, warning about what is left out.
+fn read(args: &Args) -> Result<(PredictionTable, MatchedPredictions)> {
+    let info = catalog_path(&args.data, None)?;
+    check_outputs(args)?;
+    let wanted = args.labels.as_deref().map(split_list);
+    let catalog = CsvTable::read(&info)?;
+    let mut preds = PredictionTable::read(&args.predictions, wanted.as_deref())?;
+    if wanted.is_none() {
+        for p in skip_derived_without_truth(&mut preds, &catalog)? {
+            eprintln!(
+                "warning: {} has no {p} column; not evaluating preds_{p}_*",
+                info.display()
+            );
+        }
+    }
+    let matched = MatchedPredictions::new(&preds, &catalog)?;
+    if let Some(first) = matched.unmatched.first() {
+        eprintln!(
+            "warning: {} prediction rows have no truth in {} (first: {first})",
+            matched.unmatched.len(),
+            info.display()
+        );
+    }
+    Ok((preds, matched))
+}
+
+/// Evaluates as `args` say, writing eval.json and the plots.
+pub fn execute(args: &Args) -> Result<EvalReport> {
+    let (preds, matched) = read(args)?;
+    let coverage = matched.coverage();
+    let partial: Vec<usize> = (0..matched.file_names.len())
+        .filter(|&g| (0..matched.parameters.len()).any(|p| matched.counted(g, p).is_none()))
+        .collect();
+    if let Some(&first) = partial.first() {
+        let per: Vec<String> = (matched.parameters.iter().zip(&coverage.skipped))
+            .map(|(p, k)| format!("{p} {k}"))
+            .collect();
+        eprintln!(
+            "warning: {} prediction rows of {} have a non-finite prediction or truth, left out \
+             of the metrics of that parameter and of all_inside (skipped: {}; first: {})",
+            partial.len(),
+            args.predictions.display(),
+            per.join(", "),
+            matched.file_names[first]
+        );
+    }
+    let parameters = (matched.residuals().into_iter().zip(&coverage.per_parameter))
+        .map(|(residuals, c)| ParameterReport {
+            residuals,
+            coverage: *c,
+        })
+        .collect();
+    let report = EvalReport {
+        predictions: args.predictions.clone(),
+        rows: preds.row_count(),
+        matched: matched.file_names.len(),
+        columns: preds.columns,
+        nominal: coverage.nominal,
+        all_inside: coverage.all_inside,
+        all_inside_count: coverage.count,
+        parameters,
+    };
+    create_dir(&args.out)?;
+    write_json(&args.out.join("eval.json"), &report)?;
+    plots::write(&args.out, &matched, &report)?;
+    if let Some(path) = &args.fit_calibration {
+        let scale = matched.fit_calibration();
+        write_json(path, &scale)?;
+        eprintln!(
+            "calibration scale factors {:?} written to {}",
+            scale.scales,
+            path.display()
+        );
+    }
+    Ok(report)
+}

@@ -1,0 +1,50 @@
+//! The plots `gampen evaluate` writes, of the galaxies the metrics counted.
+
+use std::path::Path;
+
+use gampen::calibration::MatchedPredictions;
+use gampen::posterior::LEVELS;
+
+use super::EvalReport;
+use crate::error::Result;
+use crate::paths::write_via_temp;
+
+/// Writes calibration.png, predicted_vs_true.png and residuals.png into `out`. A galaxy
+/// that does not count for a parameter is NaN there, which the plots skip: they show what
+/// the metrics were computed from.
+pub fn write(out: &Path, matched: &MatchedPredictions, report: &EvalReport) -> Result<()> {
+    let params = &matched.parameters;
+    let coverage: Vec<Vec<f64>> = report
+        .parameters
+        .iter()
+        .map(|r| r.coverage.to_vec())
+        .collect();
+    write_via_temp(&out.join("calibration.png"), |tmp| {
+        Ok(gampen_plot::calibration_plot(
+            tmp, params, &LEVELS, &coverage,
+        )?)
+    })?;
+    // [param][galaxy] of one quantity of the counted (summary, truth) pairs.
+    let column = |f: &dyn Fn(&gampen::posterior::MarginalSummary, f64) -> f64| -> Vec<Vec<f64>> {
+        (0..params.len())
+            .map(|p| {
+                (0..matched.file_names.len())
+                    .map(|g| matched.counted(g, p).map_or(f64::NAN, |(m, t)| f(m, t)))
+                    .collect()
+            })
+            .collect()
+    };
+    let truth = column(&|_, t| t);
+    let medians = column(&|m, _| m.median);
+    let lows = column(&|m, _| m.intervals[0].0);
+    let highs = column(&|m, _| m.intervals[0].1);
+    write_via_temp(&out.join("predicted_vs_true.png"), |tmp| {
+        Ok(gampen_plot::predicted_vs_true_grid(
+            tmp, params, &truth, &medians, &lows, &highs,
+        )?)
+    })?;
+    let residuals = column(&|m, t| m.median - t);
+    write_via_temp(&out.join("residuals.png"), |tmp| {
+        Ok(gampen_plot::residual_histograms(tmp, params, &residuals)?)
+    })
+}
