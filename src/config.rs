@@ -40,6 +40,60 @@ pub enum BackboneSpec {
     },
 }
 
+/// A named starting architecture: on a command line `small` or `original`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// A narrow net that trains on a CPU in minutes: 64x64, 1 channel, VGG-11 at 1/8 width
+    /// with batch norm, dropout 0.02 ([`GampenConfig::gampen_small`]).
+    #[default]
+    Small,
+    /// GaMPEN as published (vgg16_w_stn_oc_drp): 239x239 (set the cutout size for 143 or 96),
+    /// 3 channels, VGG-16, dropout 0.5, LDL covariance ([`GampenConfig::gampen_original`]).
+    Original,
+}
+
+impl Preset {
+    /// Cutout side of [`Preset::Original`]: GaMPEN's largest published model.
+    pub const ORIGINAL_CUTOUT_SIZE: usize = 239;
+
+    /// The preset's configuration for `parameters`.
+    pub fn config(self, parameters: Vec<String>) -> GampenConfig {
+        match self {
+            Self::Small => GampenConfig::gampen_small(parameters),
+            Self::Original => GampenConfig::gampen_original(Self::ORIGINAL_CUTOUT_SIZE, parameters),
+        }
+    }
+}
+
+/// [`GampenConfig::stn`] as one choice, "none" included: on a command line `scale`,
+/// `scale-translate`, `affine` or `none`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum StnChoice {
+    /// One-crop zoom about the centre (GaMPEN's), [`StnHead::Scale`].
+    Scale,
+    /// Zoom plus shift, [`StnHead::ScaleTranslate`].
+    ScaleTranslate,
+    /// Full affine, [`StnHead::Affine`].
+    Affine,
+    /// No spatial transformer: the cutout goes straight into the backbone.
+    None,
+}
+
+impl From<StnChoice> for Option<StnHead> {
+    fn from(choice: StnChoice) -> Self {
+        match choice {
+            StnChoice::Scale => Some(StnHead::Scale),
+            StnChoice::ScaleTranslate => Some(StnHead::ScaleTranslate),
+            StnChoice::Affine => Some(StnHead::Affine),
+            StnChoice::None => None,
+        }
+    }
+}
+
 /// Configuration of a [`Gampen`](crate::Gampen) model.
 ///
 /// Saved as `config.json` next to every checkpoint; a checkpoint is only ever loaded into a
@@ -98,6 +152,26 @@ impl GampenConfig {
                 hidden: vec![64, 64],
             })
             .with_dropout(0.02)
+    }
+
+    /// This configuration with the backbone's width multiplier set to `width`.
+    pub fn with_backbone_width(mut self, width: f64) -> Self {
+        match &mut self.backbone {
+            BackboneSpec::Vgg { width: w, .. } | BackboneSpec::GamorNet { width: w, .. } => {
+                *w = width
+            }
+        }
+        self
+    }
+
+    /// This configuration with the backbone's classifier hidden sizes set to `hidden`.
+    pub fn with_backbone_hidden(mut self, hidden: Vec<usize>) -> Self {
+        match &mut self.backbone {
+            BackboneSpec::Vgg { hidden: h, .. } | BackboneSpec::GamorNet { hidden: h, .. } => {
+                *h = hidden
+            }
+        }
+        self
     }
 
     /// Number of predicted parameters `n`.
@@ -196,6 +270,29 @@ mod tests {
             let back: GampenConfig = serde_json::from_str(&json).unwrap();
             assert_eq!(serde_json::to_string(&back).unwrap(), json);
         }
+    }
+
+    #[test]
+    fn presets_and_overrides() {
+        let names = vec!["bt".to_string()];
+        let json = |c: &GampenConfig| serde_json::to_string(c).unwrap();
+        assert_eq!(
+            json(&Preset::Original.config(names.clone())),
+            json(&GampenConfig::gampen_original(239, names.clone()))
+        );
+        let cfg = Preset::Small
+            .config(names)
+            .with_backbone_width(0.25)
+            .with_backbone_hidden(vec![8]);
+        let BackboneSpec::Vgg { width, hidden, .. } = &cfg.backbone else {
+            panic!("small is a VGG");
+        };
+        assert_eq!((*width, hidden.as_slice()), (0.25, &[8][..]));
+        assert_eq!(Option::<StnHead>::from(StnChoice::None), None);
+        assert_eq!(
+            Option::<StnHead>::from(StnChoice::ScaleTranslate),
+            Some(StnHead::ScaleTranslate)
+        );
     }
 
     #[test]

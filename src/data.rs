@@ -2,7 +2,7 @@
 //! scaled targets.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use gampen_data::simulate::mix_seed;
+use gampen_data::seed::Seed;
 use gampen_data::GalaxyDataset;
 use rand::SeedableRng;
 
@@ -142,7 +142,7 @@ impl GalaxySet for InMemorySet {
                 Some(seed) => {
                     // A cheap per-sample hash: the augmentation of galaxy i in a batch depends
                     // only on (seed, position), so runs are reproducible.
-                    let h = mix_seed(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15), 0);
+                    let h = Seed(seed).sample_augment(k);
                     for ch in 0..c {
                         let band = &src[ch * s * s..(ch + 1) * s * s];
                         for y in 0..s {

@@ -43,7 +43,7 @@ pub mod stability;
 pub mod train;
 pub mod tune;
 
-pub use config::{BackboneSpec, GampenConfig};
+pub use config::{BackboneSpec, GampenConfig, Preset, StnChoice};
 pub use error::GampenError;
 pub use model::{Backbone, Gampen};
 pub use posterior::{GalaxyPosterior, PosteriorOptions};

@@ -1,12 +1,23 @@
-//! Training: optimisers, the loop with checkpointing, early stopping and resume, metrics.
+//! Training: optimisers, the loop with checkpointing, early stopping and resume, metrics,
+//! and [`Experiment`], a whole run from a data directory.
 
 mod config;
+mod epoch;
+mod experiment;
 mod metrics;
 mod objective;
+mod observer;
+mod optimizer;
 mod resume;
+mod run_dir;
 mod trainer;
 
-pub use config::{OptimizerKind, TrainConfig};
+pub use config::TrainConfig;
+pub use epoch::evaluate;
+pub use experiment::{Experiment, ExperimentOutcome, TRAIN_CONFIG_JSON};
 pub use metrics::{EpochMetrics, Evaluation};
 pub use objective::MeanLoss;
-pub use trainer::{evaluate, train, TrainReport};
+pub use observer::{epoch_line, EpochLines, TrainObserver};
+pub use optimizer::{OptimizerFamily, OptimizerKind};
+pub use run_dir::{RunDir, METRICS_JSONL};
+pub use trainer::{train, TrainReport, Trainer};

@@ -5,6 +5,8 @@ use burn::tensor::Tensor;
 use gampen_loss::{GaussianLoss, GaussianLossConfig, LossError, LossKind};
 use serde::{Deserialize, Serialize};
 
+use super::config::TrainConfig;
+
 /// How the predicted means are fitted during training.
 ///
 /// With a Gaussian likelihood the gradient on each mean is `Sigma^-1 (y - mu)`: parameters the
@@ -20,13 +22,17 @@ use serde::{Deserialize, Serialize};
 ///
 /// The training loss logged with [`MeanLoss::SquaredError`] includes the squared-error term;
 /// the devel loss, which picks the best epoch, is the likelihood alone.
+///
+/// On a command line (the `clap` feature): `likelihood` or `mse`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum MeanLoss {
     /// The model's likelihood trains the means and the covariance together (GaMPEN's choice).
     #[default]
     Likelihood,
     /// `0.5 |y - mu|^2 + NLL(y; stop_gradient(mu), Sigma)`: the means get exactly the squared
     /// error's gradient, the covariance exactly the likelihood's for the current means.
+    #[cfg_attr(feature = "clap", value(name = "mse", alias = "squared-error"))]
     SquaredError,
 }
 
@@ -41,6 +47,16 @@ pub(crate) enum Objective {
 }
 
 impl Objective {
+    /// The objective of `epoch` (1-based): the warm-up's for the first
+    /// [`warmup_epochs`](TrainConfig::warmup_epochs), then the run's [`MeanLoss`].
+    pub(crate) fn for_epoch(epoch: usize, config: &TrainConfig) -> Self {
+        if epoch <= config.warmup_epochs {
+            Self::Warmup
+        } else {
+            Self::Train(config.mean_loss)
+        }
+    }
+
     /// The batch-mean loss of `outputs` (laid out as `loss_fn` expects) against `targets`.
     ///
     /// # Shapes

@@ -1,29 +1,26 @@
-//! The training loop.
+//! The training loop: epochs of training, evaluation on the devel set, a checkpoint each,
+//! early stopping, and resuming where a killed run stopped.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::GradientsParams;
-use burn::tensor::{Device, Tensor};
+use burn::optim::ModuleOptimizer;
+use burn::tensor::Device;
 use gampen_data::LabelTransform;
-use indicatif::{ProgressBar, ProgressStyle};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
-use super::metrics::{EpochMetrics, ErrorAccumulator, Evaluation};
+use super::epoch::{evaluate, EpochContext, Stop, TrainPass};
+use super::metrics::{EpochMetrics, Evaluation};
 use super::objective::Objective;
-use super::resume;
-use crate::checkpoint::{self, files, write_atomic};
+use super::observer::{EpochLines, TrainObserver};
+use super::run_dir::{RunDir, TrainState};
+use crate::checkpoint::{self, files};
 use crate::data::GalaxySet;
 use crate::error::GampenError;
 use crate::model::Gampen;
 use crate::posterior::{Identity, LabelInverse};
-use gampen_data::simulate::mix_seed;
 
 /// What a training run did.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -42,28 +39,223 @@ pub struct TrainReport {
     pub best_checkpoint: PathBuf,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct TrainState {
-    epoch: usize,
-    best_devel_loss: f64,
-    best_epoch: usize,
-    since_best: usize,
-    history: Vec<EpochMetrics>,
+/// Trains models as a [`TrainConfig`] says, saving with every checkpoint the label transform
+/// the targets were scaled with.
+///
+/// ```no_run
+/// # use gampen::train::{RunDir, TrainConfig, Trainer, EpochLines};
+/// # fn f(model: gampen::Gampen, set: &gampen::data::InMemorySet) -> Result<(), gampen::GampenError> {
+/// let device = burn::tensor::Device::flex();
+/// let run = RunDir::open("run")?;
+/// let trainer = Trainer::new(TrainConfig::new().with_epochs(3));
+/// let (best, report) = trainer.fit(model, set, set, &run, &device, &mut EpochLines)?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Trainer {
+    config: TrainConfig,
+    labels: Option<LabelTransform>,
 }
 
-/// Trains `model` on `train`, evaluating on `devel` after every epoch, in `run_dir`.
-///
-/// The run directory receives `checkpoints/epoch-NNNN/` (see [`checkpoint`](crate::checkpoint)),
-/// `best.json` and `last.json` pointing at the best and latest ones, and `metrics.jsonl`. With
-/// `config.resume`, a run directory that already holds a `last.json` continues from there:
-/// an interrupted run loses at most the epoch in progress.
+impl Trainer {
+    /// A trainer with `config` and no label transform (targets in original units).
+    pub fn new(config: TrainConfig) -> Self {
+        Self {
+            config,
+            labels: None,
+        }
+    }
+
+    /// The label transform fitted on the training split: saved with every checkpoint and
+    /// used to report errors in original units.
+    pub fn with_labels(mut self, labels: Option<LabelTransform>) -> Self {
+        self.labels = labels;
+        self
+    }
+
+    /// The options.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Checks the options and that both sets are non-empty with the model's parameters.
+    pub fn check(
+        &self,
+        model: &Gampen,
+        train: &dyn GalaxySet,
+        devel: &dyn GalaxySet,
+    ) -> Result<(), GampenError> {
+        check_sets(model.config().num_params(), train, devel)?;
+        self.config.validate()
+    }
+
+    /// Trains `model` on `train`, evaluating on `devel` after every epoch, in `run`
+    /// (see [`RunDir`] for what it holds). With [`TrainConfig::resume`], a run directory that
+    /// already holds a checkpoint continues from it: an interrupted run loses at most the
+    /// epoch in progress. Returns the model of the **best** epoch (on `device`, without
+    /// autodiff) and the report.
+    ///
+    /// A NaN or infinite loss stops training with [`GampenError::NonFiniteLoss`], naming the
+    /// batch; nothing is written for the failing epoch, so the last good checkpoint survives.
+    pub fn fit(
+        &self,
+        model: Gampen,
+        train: &dyn GalaxySet,
+        devel: &dyn GalaxySet,
+        run: &RunDir,
+        device: &Device,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<(Gampen, TrainReport), GampenError> {
+        self.check(&model, train, devel)?;
+        let config = &self.config;
+        let inverse: &dyn LabelInverse = match &self.labels {
+            Some(l) => l,
+            None => &Identity,
+        };
+        let autodiff = device.clone().autodiff();
+        let (mut model, mut optim, mut state) = self.start(model, run, &autodiff, observer)?;
+        let loss_fn = model.loss();
+        let mut log = run.metrics_log(&state.history)?;
+        let epochs = EpochContext {
+            train,
+            config,
+            inverse,
+            autodiff: &autodiff,
+            loss_fn: &loss_fn,
+        };
+        let batches = train.len().div_ceil(config.batch_size);
+        let mut stopped_early = false;
+        while state.epoch < config.epochs {
+            let epoch = state.epoch + 1;
+            let started = Instant::now();
+            observer.on_epoch_start(epoch, config.epochs, batches);
+            let pass = match epochs.train_epoch(model, &mut optim, epoch, observer) {
+                Ok((trained, pass)) => {
+                    model = trained;
+                    pass
+                }
+                Err(stop) => {
+                    observer.on_abort();
+                    return Err(stop_error(stop, epoch, run));
+                }
+            };
+            let devel_eval = evaluate(&model.valid(), devel, config.batch_size, device, inverse)?;
+            let warmup = Objective::for_epoch(epoch, config) == Objective::Warmup;
+            let seconds = started.elapsed().as_secs_f64();
+            let metrics = state.record(epoch, pass, devel_eval, warmup, seconds);
+            let optimizer = optim.into_bytes().map_err(|e| {
+                let dir = run.checkpoint_dir(epoch);
+                GampenError::checkpoint(&dir, format!("cannot serialise optimiser: {e}"))
+            })?;
+            let labels = self.labels.as_ref();
+            run.save_epoch(
+                &model.valid(),
+                labels,
+                optimizer.to_vec(),
+                &state,
+                config.keep_last,
+            )?;
+            log.append(&metrics)?;
+            observer.on_epoch(&metrics, config.epochs);
+            if config.patience.is_some_and(|p| state.since_best >= p) {
+                stopped_early = true;
+                break;
+            }
+        }
+        let best_checkpoint = run.checkpoint_dir(state.best_epoch);
+        let best_model = checkpoint::load_weights(model.valid(), &best_checkpoint)?;
+        let report = TrainReport {
+            epochs: state.epoch,
+            best_epoch: state.best_epoch,
+            best_devel_loss: state.best_devel_loss,
+            stopped_early,
+            history: state.history,
+            best_checkpoint,
+        };
+        Ok((best_model, report))
+    }
+
+    /// The model on the autodiff device (frozen as configured), its optimiser and the
+    /// progress so far: fresh, or the run directory's last checkpoint's when resuming.
+    fn start(
+        &self,
+        model: Gampen,
+        run: &RunDir,
+        autodiff: &Device,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<(Gampen, ModuleOptimizer, TrainState), GampenError> {
+        let config = &self.config;
+        let mut model = model.fork(autodiff).train();
+        if config.freeze_stn {
+            model = model.freeze_stn();
+        }
+        if config.freeze_backbone {
+            model = model.freeze_backbone();
+        }
+        let mut optim = config.optimizer.init(config.clip_grad_norm);
+        let resume = if config.resume {
+            run.resume_point()?
+        } else {
+            None
+        };
+        let Some((dir, state)) = resume else {
+            return Ok((model, optim, TrainState::fresh()));
+        };
+        model = checkpoint::load_weights(model, &dir)?;
+        let opt_path = dir.join(files::OPTIMIZER);
+        if opt_path.is_file() {
+            optim = optim.load(&opt_path).map_err(|e| {
+                GampenError::checkpoint(&opt_path, format!("cannot read optimiser state: {e}"))
+            })?;
+        }
+        observer.on_resume(run.path(), state.epoch);
+        Ok((model, optim, state))
+    }
+}
+
+impl TrainState {
+    /// Records epoch `epoch`: a new best unless it is a warm-up epoch (whose covariance is
+    /// untrained), and the patience count.
+    fn record(
+        &mut self,
+        epoch: usize,
+        train: TrainPass,
+        devel: Evaluation,
+        warmup: bool,
+        seconds: f64,
+    ) -> EpochMetrics {
+        let best = !warmup && devel.loss < self.best_devel_loss;
+        if best {
+            self.best_devel_loss = devel.loss;
+            self.best_epoch = epoch;
+            self.since_best = 0;
+        } else if !warmup {
+            self.since_best += 1;
+        }
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: train.loss,
+            warmup,
+            devel_loss: devel.loss,
+            devel_mae: devel.mae,
+            devel_mse: devel.mse,
+            train_mae: train.mae,
+            best,
+            seconds,
+        };
+        self.history.push(metrics.clone());
+        self.epoch = epoch;
+        metrics
+    }
+}
+
+/// Trains `model` on `train`, evaluating on `devel` after every epoch, in `run_dir`: a
+/// [`Trainer`] with `labels`, and one line per epoch on stderr when `config.progress`
+/// ([`EpochLines`]).
 ///
 /// `labels` (the transform fitted on the training split) is saved with every checkpoint and
 /// used to report errors in original units. Returns the model of the **best** epoch (on
 /// `device`, without autodiff) and the report.
-///
-/// A NaN or infinite loss stops training with [`GampenError::NonFiniteLoss`], naming the
-/// batch; nothing is written for the failing epoch, so the last good checkpoint survives.
 pub fn train(
     model: Gampen,
     train: &dyn GalaxySet,
@@ -73,258 +265,28 @@ pub fn train(
     run_dir: &Path,
     device: &Device,
 ) -> Result<(Gampen, TrainReport), GampenError> {
-    let n = model.config().num_params();
-    check_sets(n, train, devel)?;
-    config.validate()?;
-    fs::create_dir_all(run_dir.join("checkpoints")).map_err(|e| GampenError::io(run_dir, e))?;
-    resume::clean_stale_temporaries(run_dir)?;
-    let inverse: &dyn LabelInverse = match labels {
-        Some(l) => l,
-        None => &Identity,
+    let trainer = Trainer::new(config.clone()).with_labels(labels.cloned());
+    trainer.check(&model, train, devel)?;
+    let run = RunDir::open(run_dir)?;
+    let observer: &mut dyn TrainObserver = if config.progress {
+        &mut EpochLines
+    } else {
+        &mut ()
     };
+    trainer.fit(model, train, devel, &run, device, observer)
+}
 
-    let autodiff = device.clone().autodiff();
-    let mut model = model.fork(&autodiff).train();
-    if config.freeze_stn {
-        model = model.freeze_stn();
-    }
-    if config.freeze_backbone {
-        model = model.freeze_backbone();
-    }
-    let mut optim = config.optimizer.init(config.clip_grad_norm);
-    let mut state = TrainState {
-        epoch: 0,
-        best_devel_loss: f64::INFINITY,
-        best_epoch: 0,
-        since_best: 0,
-        history: Vec::new(),
-    };
-
-    let last_pointer = run_dir.join(files::LAST);
-    if config.resume && last_pointer.is_file() {
-        let dir = checkpoint::resolve_pointer(&last_pointer)?;
-        model = checkpoint::load_weights(model, &dir)?;
-        let opt_path = dir.join(files::OPTIMIZER);
-        if opt_path.is_file() {
-            optim = optim.load(&opt_path).map_err(|e| {
-                GampenError::checkpoint(&opt_path, format!("cannot read optimiser state: {e}"))
-            })?;
-        }
-        let state_path = dir.join(files::STATE);
-        let text = fs::read_to_string(&state_path).map_err(|e| GampenError::io(&state_path, e))?;
-        state = serde_json::from_str(&text)
-            .map_err(|e| GampenError::checkpoint(&state_path, format!("corrupt state: {e}")))?;
-        if config.progress {
-            eprintln!("resuming {} after epoch {}", run_dir.display(), state.epoch);
-        }
-    }
-
-    let loss_fn = model.loss();
-    // A fresh run starts a fresh log; a resumed one continues the checkpoint's own history.
-    let mut metrics_file = resume::open_metrics_log(run_dir, &state.history)?;
-    let batches = train.len().div_ceil(config.batch_size);
-    let mut stopped_early = false;
-
-    while state.epoch < config.epochs {
-        let epoch = state.epoch + 1;
-        let objective = if epoch <= config.warmup_epochs {
-            Objective::Warmup
-        } else {
-            Objective::Train(config.mean_loss)
-        };
-        let warmup = objective == Objective::Warmup;
-        let lr = config.lr_at(epoch);
-        let started = Instant::now();
-        // Seeding per epoch makes a resumed run draw the same dropout masks and shuffles as
-        // an uninterrupted one.
-        autodiff.seed(mix_seed(config.seed ^ (epoch as u64) << 32, 0));
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(mix_seed(
-            config.seed + epoch as u64,
-            0,
-        )));
-
-        let bar = progress_bar(config.progress, batches as u64, epoch, config.epochs);
-        let mut loss_sum = 0.0;
-        let mut train_err = ErrorAccumulator::new(n);
-        for (b, idx) in order.chunks(config.batch_size).enumerate() {
-            let seed = config
-                .augment
-                .then(|| mix_seed(config.seed ^ ((epoch as u64) << 40) ^ b as u64, 0));
-            let (images, targets) = train.batch(idx, seed, &autodiff)?;
-            model.check_input(images.dims())?;
-            let outputs = model.forward(images);
-            let loss = objective.loss(&loss_fn, outputs.clone(), targets.clone())?;
-            let value = loss.clone().into_scalar::<f32>() as f64;
-            if !value.is_finite() {
-                bar.abandon();
-                return Err(GampenError::NonFiniteLoss {
-                    epoch,
-                    batch: b,
-                    value,
-                    checkpoint: last_pointer
-                        .is_file()
-                        .then(|| checkpoint::resolve_pointer(&last_pointer).ok())
-                        .flatten(),
-                });
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-            loss_sum += value;
-            accumulate(&mut train_err, outputs.inner(), targets.inner(), n, inverse)?;
-            bar.inc(1);
-            bar.set_message(format!("loss {:.4}", loss_sum / (b + 1) as f64));
-        }
-        bar.finish_and_clear();
-
-        let devel_eval = evaluate(&model.valid(), devel, config.batch_size, device, inverse)?;
-        let devel_loss = devel_eval.loss;
-        let best = !warmup && devel_loss < state.best_devel_loss;
-        if best {
-            state.best_devel_loss = devel_loss;
-            state.best_epoch = epoch;
-            state.since_best = 0;
-        } else if !warmup {
-            state.since_best += 1;
-        }
-        let metrics = EpochMetrics {
+/// The error an epoch stopped with; a non-finite loss names the last good checkpoint.
+fn stop_error(stop: Stop, epoch: usize, run: &RunDir) -> GampenError {
+    match stop {
+        Stop::NonFinite { batch, value } => GampenError::NonFiniteLoss {
             epoch,
-            train_loss: loss_sum / batches.max(1) as f64,
-            warmup,
-            devel_loss,
-            devel_mae: devel_eval.mae,
-            devel_mse: devel_eval.mse,
-            train_mae: train_err.mae(),
-            best,
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        state.history.push(metrics.clone());
-        state.epoch = epoch;
-
-        let name = format!("epoch-{epoch:04}");
-        let dir = run_dir.join("checkpoints").join(&name);
-        let opt_bytes = optim.into_bytes().map_err(|e| {
-            GampenError::checkpoint(&dir, format!("cannot serialise optimiser: {e}"))
-        })?;
-        let state_bytes = serde_json::to_vec_pretty(&state).expect("state serialises");
-        checkpoint::save_with(
-            &model.valid(),
-            labels,
-            &dir,
-            &[
-                (files::OPTIMIZER, opt_bytes.to_vec()),
-                (files::STATE, state_bytes),
-            ],
-        )?;
-        let pointer = serde_json::to_vec(
-            &serde_json::json!({ "checkpoint": format!("checkpoints/{name}"), "epoch": epoch }),
-        )
-        .expect("pointer serialises");
-        if best {
-            write_atomic(&run_dir.join(files::BEST), &pointer)?;
-        }
-        write_atomic(&last_pointer, &pointer)?;
-        prune(run_dir, state.best_epoch, epoch, config.keep_last)?;
-
-        let line = serde_json::to_string(&metrics).expect("metrics serialise");
-        writeln!(metrics_file, "{line}").map_err(|e| GampenError::io(run_dir, e))?;
-        if config.progress {
-            eprintln!(
-                "epoch {epoch:>3}/{}  train {:.4}  devel {:.4}{}  MAE {}",
-                config.epochs,
-                metrics.train_loss,
-                devel_loss,
-                if best {
-                    " *"
-                } else if warmup {
-                    " w"
-                } else {
-                    "  "
-                },
-                fmt_list(&metrics.devel_mae)
-            );
-        }
-        if let Some(patience) = config.patience {
-            if state.since_best >= patience {
-                stopped_early = true;
-                break;
-            }
-        }
-    }
-
-    let best_checkpoint = run_dir
-        .join("checkpoints")
-        .join(format!("epoch-{:04}", state.best_epoch));
-    let best_model = checkpoint::load_weights(model.valid(), &best_checkpoint)?;
-    Ok((
-        best_model,
-        TrainReport {
-            epochs: state.epoch,
-            best_epoch: state.best_epoch,
-            best_devel_loss: state.best_devel_loss,
-            stopped_early,
-            history: state.history,
-            best_checkpoint,
+            batch,
+            value,
+            checkpoint: run.last_checkpoint().ok().flatten(),
         },
-    ))
-}
-
-/// Mean loss per galaxy and errors (original units) of `model` on `set`, without dropout.
-pub fn evaluate(
-    model: &Gampen,
-    set: &dyn GalaxySet,
-    batch_size: usize,
-    device: &Device,
-    labels: &dyn LabelInverse,
-) -> Result<Evaluation, GampenError> {
-    let n = model.config().num_params();
-    let loss_fn = model.loss();
-    let mut err = ErrorAccumulator::new(n);
-    let mut total = 0.0;
-    let indices: Vec<usize> = (0..set.len()).collect();
-    for idx in indices.chunks(batch_size.max(1)) {
-        let (images, targets) = set.batch(idx, None, device)?;
-        model.check_input(images.dims())?;
-        let outputs = model.forward(images);
-        let per = loss_fn.forward_no_reduction(outputs.clone(), targets.clone())?;
-        total += per.sum().into_scalar::<f32>() as f64;
-        accumulate(&mut err, outputs, targets, n, labels)?;
+        Stop::Error(e) => e,
     }
-    Ok(Evaluation {
-        loss: total / set.len().max(1) as f64,
-        mae: err.mae(),
-        mse: err.mse(),
-    })
-}
-
-fn accumulate(
-    err: &mut ErrorAccumulator,
-    outputs: Tensor<2>,
-    targets: Tensor<2>,
-    n: usize,
-    labels: &dyn LabelInverse,
-) -> Result<(), GampenError> {
-    let [b, k] = outputs.dims();
-    let out = to_f64(outputs)?;
-    let tgt = to_f64(targets)?;
-    for g in 0..b {
-        // The first n outputs are the predicted means for every loss kind.
-        let pred: Vec<f64> = (0..n)
-            .map(|p| labels.to_original(p, out[g * k + p]))
-            .collect();
-        let truth: Vec<f64> = (0..n)
-            .map(|p| labels.to_original(p, tgt[g * n + p]))
-            .collect();
-        err.add(&pred, &truth);
-    }
-    Ok(())
-}
-
-fn to_f64<const D: usize>(t: Tensor<D>) -> Result<Vec<f64>, GampenError> {
-    t.into_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .map_err(|e| GampenError::Shape(format!("{e:?}")))
 }
 
 fn check_sets(n: usize, train: &dyn GalaxySet, devel: &dyn GalaxySet) -> Result<(), GampenError> {
@@ -340,47 +302,4 @@ fn check_sets(n: usize, train: &dyn GalaxySet, devel: &dyn GalaxySet) -> Result<
         }
     }
     Ok(())
-}
-
-fn prune(run_dir: &Path, best: usize, last: usize, keep_last: usize) -> Result<(), GampenError> {
-    let dir = run_dir.join("checkpoints");
-    let entries = fs::read_dir(&dir).map_err(|e| GampenError::io(&dir, e))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Some(epoch) = name
-            .strip_prefix("epoch-")
-            .and_then(|e| e.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        if epoch != best && epoch + keep_last.max(1) <= last {
-            // Out of sight first: a kill during the removal must not leave a half-deleted
-            // checkpoint under its own name. The temporary name is one a resume cleans up.
-            let doomed = crate::atomic::tmp_sibling(&entry.path());
-            fs::rename(entry.path(), &doomed).map_err(|e| GampenError::io(&entry.path(), e))?;
-            fs::remove_dir_all(&doomed).map_err(|e| GampenError::io(&doomed, e))?;
-        }
-    }
-    Ok(())
-}
-
-fn progress_bar(show: bool, len: u64, epoch: usize, epochs: usize) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({eta})")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("{epoch}/{epochs}"));
-    bar
-}
-
-fn fmt_list(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x:.4}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }

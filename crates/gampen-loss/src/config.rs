@@ -8,6 +8,7 @@ use crate::triangular::num_lower;
 
 /// Which likelihood the network is trained with; it fixes the width of the network's head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum LossKind {
     /// Full-covariance Gaussian NLL (GaMPEN's loss): `n + n (n + 1) / 2` outputs.
     Cov,
@@ -23,6 +24,7 @@ pub enum LossKind {
 /// strictly-lower entries in row-major order `(1,0), (2,0), (2,1), (3,0), ...` (the order of
 /// `torch.tril_indices(n, n, offset=-1)`); they differ in what the numbers mean.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CovarianceParam {
     /// `Sigma = L L^T`, the outputs are `log L_ii` and `L_ij`. See [`crate::cholesky`].
     Cholesky,

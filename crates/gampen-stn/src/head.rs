@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// `Scale` is GaMPEN's default: a centred zoom, the crop that galaxy cutouts need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum StnHead {
     /// Isotropic zoom about the image centre (`P = 1`).
     Scale,

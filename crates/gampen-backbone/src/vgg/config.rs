@@ -7,6 +7,7 @@ use crate::error::{check_prob, check_width, BackboneError};
 
 /// The four depths of the VGG family (torchvision's configurations A, B, D, E).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum VggVariant {
     /// 8 convolutions (+3 linear layers = 11), configuration A.
     Vgg11,

@@ -35,6 +35,27 @@ pub enum Transform {
 }
 
 impl Transform {
+    /// Clamp margin of [`Transform::logit`]: B/T values of exactly 0 or 1 map to about
+    /// `-/+ 6.9`.
+    pub const LOGIT_EPS: f64 = 1e-3;
+
+    /// `Logit { eps: LOGIT_EPS }`, what the name `logit` parses to.
+    pub fn logit() -> Self {
+        Transform::Logit {
+            eps: Self::LOGIT_EPS,
+        }
+    }
+
+    /// The default transform of a catalog column: GaMPEN's for its three labels (`logit`
+    /// for `bt`, `ln` for `r_e` and `total_flux`), `identity` otherwise.
+    pub fn default_for(column: &str) -> Self {
+        match column {
+            "bt" => Self::logit(),
+            "r_e" | "total_flux" => Transform::Ln,
+            _ => Transform::Identity,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Transform::Identity => "identity",
@@ -97,6 +118,56 @@ impl Transform {
     }
 }
 
+impl std::str::FromStr for Transform {
+    type Err = DataError;
+
+    /// `logit` ([`Transform::logit`]), `ln` (or `log`), `log10`, `identity` (or `none`,
+    /// `id`), in any case.
+    fn from_str(name: &str) -> Result<Self, DataError> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "logit" => Ok(Self::logit()),
+            "ln" | "log" => Ok(Transform::Ln),
+            "log10" => Ok(Transform::Log10),
+            "identity" | "none" | "id" => Ok(Transform::Identity),
+            other => Err(DataError::Config(format!(
+                "unknown label transform {other:?}: use logit, ln, log10 or identity"
+            ))),
+        }
+    }
+}
+
+/// Pairs label columns with their transforms: `transforms`, when given, one per label in
+/// order; otherwise [`Transform::default_for`] each label. Refuses no labels, a label
+/// listed twice, and a transform list of another length.
+pub fn label_columns(
+    labels: &[String],
+    transforms: Option<&[Transform]>,
+) -> Result<Vec<(String, Transform)>, DataError> {
+    let bad = |msg: String| Err(DataError::Config(msg));
+    if labels.is_empty() {
+        return bad("no labels: name at least one label column".into());
+    }
+    if let Some((_, dup)) = labels
+        .iter()
+        .enumerate()
+        .find(|(i, l)| labels[..*i].contains(l))
+    {
+        return bad(format!("label {dup:?} is listed twice"));
+    }
+    match transforms {
+        Some(t) if t.len() != labels.len() => bad(format!(
+            "{} label transforms for {} labels: give one per label",
+            t.len(),
+            labels.len()
+        )),
+        Some(t) => Ok(labels.iter().cloned().zip(t.iter().copied()).collect()),
+        None => Ok(labels
+            .iter()
+            .map(|l| (l.clone(), Transform::default_for(l)))
+            .collect()),
+    }
+}
+
 /// Mean and population (ddof 0) standard deviation of `ys`, as scikit-learn's
 /// `StandardScaler` computes them (NaN for an empty slice).
 pub fn mean_and_population_std(ys: &[f64]) -> (f64, f64) {
@@ -107,14 +178,19 @@ pub fn mean_and_population_std(ys: &[f64]) -> (f64, f64) {
 }
 
 /// Which scaling to fit after the transform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// On a command line (the `clap` feature): `standard`, `minmax`, `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ScalingKind {
-    /// No scaling.
-    None,
-    /// `(y - mean) / std` (population std), as scikit-learn's `StandardScaler`.
+    /// `(y - mean) / std` (population std), as scikit-learn's `StandardScaler` (GaMPEN's).
+    #[default]
     Standard,
     /// `(y - min) / (max - min)` onto `[0, 1]`.
+    #[cfg_attr(feature = "clap", value(name = "minmax"))]
     MinMax,
+    /// No scaling.
+    None,
 }
 
 /// A fitted affine scaling `z = (y - offset) / scale`.
@@ -257,6 +333,34 @@ fn nonzero(spread: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_parse_once_with_one_logit_margin() {
+        assert_eq!("LOGIT".parse::<Transform>().unwrap(), Transform::logit());
+        assert_eq!(Transform::default_for("bt"), Transform::Logit { eps: 1e-3 });
+        assert_eq!(" ln".parse::<Transform>().unwrap(), Transform::Ln);
+        assert_eq!("none".parse::<Transform>().unwrap(), Transform::Identity);
+        assert!("sqrt"
+            .parse::<Transform>()
+            .unwrap_err()
+            .to_string()
+            .contains("sqrt"));
+    }
+
+    #[test]
+    fn label_columns_pair_and_check() {
+        let l: Vec<String> = ["bt", "r_e", "total_flux"].map(String::from).to_vec();
+        let spec = label_columns(&l, None).unwrap();
+        assert_eq!(spec[1].1, Transform::Ln);
+        let t = [Transform::Identity, Transform::Log10, Transform::Ln];
+        assert_eq!(
+            label_columns(&l, Some(&t)).unwrap()[0].1,
+            Transform::Identity
+        );
+        assert!(label_columns(&l, Some(&t[..2])).is_err());
+        assert!(label_columns(&[], None).is_err());
+        assert!(label_columns(&["bt".into(), "bt".into()], None).is_err());
+    }
 
     fn cols() -> Vec<(String, Transform)> {
         vec![

@@ -1,0 +1,171 @@
+//! One epoch: a seeded, shuffled pass over the training set that steps the optimiser, and the
+//! evaluation of a model on a set.
+
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor};
+use gampen_data::seed::Seed;
+use gampen_loss::GaussianLoss;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use super::config::TrainConfig;
+use super::metrics::{ErrorAccumulator, Evaluation};
+use super::objective::Objective;
+use super::observer::TrainObserver;
+use crate::data::GalaxySet;
+use crate::error::GampenError;
+use crate::model::Gampen;
+use crate::posterior::LabelInverse;
+
+/// What one pass over the training set measured.
+pub(crate) struct TrainPass {
+    /// Mean loss over the batches.
+    pub loss: f64,
+    /// Mean absolute error per parameter, original units.
+    pub mae: Vec<f64>,
+}
+
+/// Why an epoch stopped before its end.
+pub(crate) enum Stop {
+    /// A batch's loss was NaN or infinite.
+    NonFinite {
+        /// 0-based batch.
+        batch: usize,
+        /// The loss.
+        value: f64,
+    },
+    /// Any other error.
+    Error(GampenError),
+}
+
+impl From<GampenError> for Stop {
+    fn from(e: GampenError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+impl From<gampen_loss::LossError> for Stop {
+    fn from(e: gampen_loss::LossError) -> Self {
+        Stop::Error(e.into())
+    }
+}
+
+/// What an epoch needs besides the model and the optimiser.
+pub(crate) struct EpochContext<'a> {
+    /// The training set.
+    pub train: &'a dyn GalaxySet,
+    /// The options of the run.
+    pub config: &'a TrainConfig,
+    /// Original units for the errors.
+    pub inverse: &'a dyn LabelInverse,
+    /// The autodiff device training runs on.
+    pub autodiff: &'a Device,
+    /// The model's loss.
+    pub loss_fn: &'a GaussianLoss,
+}
+
+impl EpochContext<'_> {
+    /// Trains `model` for `epoch` (1-based): the device, the shuffle and the augmentation are
+    /// seeded from the epoch, so a resumed run draws what an uninterrupted one would.
+    /// A non-finite batch loss ends the pass early with [`Stop::NonFinite`].
+    pub(crate) fn train_epoch(
+        &self,
+        mut model: Gampen,
+        optim: &mut ModuleOptimizer,
+        epoch: usize,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<(Gampen, TrainPass), Stop> {
+        let config = self.config;
+        let seed = Seed(config.seed);
+        let objective = Objective::for_epoch(epoch, config);
+        let lr = config.lr_at(epoch);
+        self.autodiff.seed(seed.epoch_dropout(epoch));
+        let mut order: Vec<usize> = (0..self.train.len()).collect();
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+            seed.epoch_shuffle(epoch),
+        ));
+        let n = model.config().num_params();
+        let (mut loss_sum, mut err) = (0.0, ErrorAccumulator::new(n));
+        for (b, idx) in order.chunks(config.batch_size).enumerate() {
+            let augment = config.augment.then(|| seed.batch_augment(epoch, b));
+            let (images, targets) = self.train.batch(idx, augment, self.autodiff)?;
+            model.check_input(images.dims())?;
+            let outputs = model.forward(images);
+            let loss = objective.loss(self.loss_fn, outputs.clone(), targets.clone())?;
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                return Err(Stop::NonFinite { batch: b, value });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            loss_sum += value;
+            accumulate(&mut err, outputs.inner(), targets.inner(), n, self.inverse)?;
+            observer.on_batch(b, loss_sum / (b + 1) as f64);
+        }
+        let batches = self.train.len().div_ceil(config.batch_size);
+        let pass = TrainPass {
+            loss: loss_sum / batches.max(1) as f64,
+            mae: err.mae(),
+        };
+        Ok((model, pass))
+    }
+}
+
+/// Mean loss per galaxy and errors (original units) of `model` on `set`, without dropout.
+pub fn evaluate(
+    model: &Gampen,
+    set: &dyn GalaxySet,
+    batch_size: usize,
+    device: &Device,
+    labels: &dyn LabelInverse,
+) -> Result<Evaluation, GampenError> {
+    let n = model.config().num_params();
+    let loss_fn = model.loss();
+    let mut err = ErrorAccumulator::new(n);
+    let mut total = 0.0;
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for idx in indices.chunks(batch_size.max(1)) {
+        let (images, targets) = set.batch(idx, None, device)?;
+        model.check_input(images.dims())?;
+        let outputs = model.forward(images);
+        let per = loss_fn.forward_no_reduction(outputs.clone(), targets.clone())?;
+        total += per.sum().into_scalar::<f32>() as f64;
+        accumulate(&mut err, outputs, targets, n, labels)?;
+    }
+    Ok(Evaluation {
+        loss: total / set.len().max(1) as f64,
+        mae: err.mae(),
+        mse: err.mse(),
+    })
+}
+
+/// Adds the errors of a batch's predicted means, in original units.
+fn accumulate(
+    err: &mut ErrorAccumulator,
+    outputs: Tensor<2>,
+    targets: Tensor<2>,
+    n: usize,
+    labels: &dyn LabelInverse,
+) -> Result<(), GampenError> {
+    let [b, k] = outputs.dims();
+    let out = to_f64(outputs)?;
+    let tgt = to_f64(targets)?;
+    for g in 0..b {
+        // The first n outputs are the predicted means for every loss kind.
+        let pred: Vec<f64> = (0..n)
+            .map(|p| labels.to_original(p, out[g * k + p]))
+            .collect();
+        let truth: Vec<f64> = (0..n)
+            .map(|p| labels.to_original(p, tgt[g * n + p]))
+            .collect();
+        err.add(&pred, &truth);
+    }
+    Ok(())
+}
+
+fn to_f64<const D: usize>(t: Tensor<D>) -> Result<Vec<f64>, GampenError> {
+    t.into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .map_err(|e| GampenError::Shape(format!("{e:?}")))
+}
