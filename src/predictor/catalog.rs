@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use burn::tensor::Tensor;
 use gampen_data::stream::count_rows;
 use gampen_data::{catalog_path, CatalogStream, Preparation};
 
@@ -39,20 +40,30 @@ impl Progress {
     }
 }
 
-/// The rows of one shard of a catalog, read, prepared and predicted one batch at a time:
-/// memory holds one batch whatever the catalog's length. Made by
-/// [`Predictor::catalog_batches`].
-pub struct CatalogBatches<'a> {
+/// Catalog rows and their prepared images, one batch of a [`CatalogImages`].
+#[derive(Clone, Debug)]
+pub struct ImageBatch {
+    /// 0-based data row of each galaxy in the catalog.
+    pub rows: Vec<usize>,
+    /// The catalog's fields of each galaxy, in [`CatalogImages::headers`] order.
+    pub fields: Vec<Vec<String>>,
+    /// The prepared cutouts, `[rows.len(), channels, cutout_size, cutout_size]`.
+    pub images: Tensor<4>,
+}
+
+/// The rows of one shard of a catalog with their cutouts, read and prepared one batch at a
+/// time: memory holds one batch whatever the catalog's length. Made by
+/// [`Predictor::catalog_images`].
+pub struct CatalogImages<'a> {
     predictor: &'a Predictor,
     path: PathBuf,
     stream: CatalogStream,
     preparation: Preparation,
     total: usize,
-    keep_samples: bool,
-    done: bool,
+    finished: bool,
 }
 
-impl<'a> CatalogBatches<'a> {
+impl CatalogImages<'_> {
     /// The catalog file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -73,40 +84,56 @@ impl<'a> CatalogBatches<'a> {
         self.total
     }
 
-    /// The next batch's rows of the shard, empty at the end.
-    fn next_rows(&mut self) -> Result<Vec<(usize, Vec<String>)>, GampenError> {
-        let (shard, size) = (
-            self.predictor.options().shard,
-            self.predictor.options().batch_size,
-        );
-        let mut chunk = Vec::with_capacity(size);
-        while chunk.len() < size {
+    fn next_batch(&mut self) -> Result<Option<ImageBatch>, GampenError> {
+        let options = self.predictor.options();
+        let mut chunk = Vec::with_capacity(options.batch_size);
+        while chunk.len() < options.batch_size {
             match self.stream.next_row()? {
-                Some((row, fields)) if shard.contains(row) => chunk.push((row, fields)),
+                Some((row, fields)) if options.shard.contains(row) => chunk.push((row, fields)),
                 Some(_) => {}
                 None => break,
             }
         }
-        Ok(chunk)
-    }
-
-    fn next_batch(&mut self) -> Result<Option<PredictedBatch>, GampenError> {
-        let chunk = self.next_rows()?;
-        let Some(&(first, _)) = chunk.first() else {
+        if chunk.is_empty() {
             return Ok(None);
-        };
+        }
         let col = self.file_col();
         let names: Vec<&str> = chunk.iter().map(|(_, f)| f[col].as_str()).collect();
         let images = self.preparation.batch(&names, self.predictor.device())?;
-        let posteriors = self
-            .predictor
-            .predict_batch_keeping(images, first, self.keep_samples)?;
         let (rows, fields) = chunk.into_iter().unzip();
-        Ok(Some(PredictedBatch {
+        Ok(Some(ImageBatch {
             rows,
             fields,
-            posteriors,
+            images,
         }))
+    }
+}
+
+impl Iterator for CatalogImages<'_> {
+    type Item = Result<ImageBatch, GampenError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        let next = self.next_batch().transpose();
+        // Stop after the end or the first error: the stream's position is unknown then.
+        self.finished = !matches!(next, Some(Ok(_)));
+        next
+    }
+}
+
+/// The rows of one shard of a catalog with their posteriors, one batch at a time. Made by
+/// [`Predictor::catalog_batches`].
+pub struct CatalogBatches<'a> {
+    images: CatalogImages<'a>,
+    keep_samples: bool,
+}
+
+impl<'a> CatalogBatches<'a> {
+    /// The catalog rows and images underneath.
+    pub fn images(&self) -> &CatalogImages<'a> {
+        &self.images
     }
 }
 
@@ -114,19 +141,28 @@ impl Iterator for CatalogBatches<'_> {
     type Item = Result<PredictedBatch, GampenError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let next = self.next_batch().transpose();
-        // Stop after the end or the first error: the stream's position is unknown then.
-        self.done = !matches!(next, Some(Ok(_)));
-        next
+        let batch = match self.images.next()? {
+            Ok(batch) => batch,
+            Err(e) => return Some(Err(e)),
+        };
+        let first = batch.rows[0];
+        let predictor = self.images.predictor;
+        Some(
+            predictor
+                .predict_batch_keeping(batch.images, first, self.keep_samples)
+                .map(|posteriors| PredictedBatch {
+                    rows: batch.rows,
+                    fields: batch.fields,
+                    posteriors,
+                }),
+        )
     }
 }
 
 impl Predictor {
     /// Streams the catalog of data directory `data` (`info.csv`, or `splits/<split>.csv`
-    /// with `split`), restricted to [`super::PredictOptions::shard`], batch by batch.
+    /// with `split`), restricted to [`super::PredictOptions::shard`], batch by batch, with
+    /// the posteriors of its galaxies.
     pub fn catalog_batches(
         &self,
         data: &Path,
@@ -141,18 +177,30 @@ impl Predictor {
         split: Option<&str>,
         keep_samples: bool,
     ) -> Result<CatalogBatches<'_>, GampenError> {
+        Ok(CatalogBatches {
+            images: self.catalog_images(data, split)?,
+            keep_samples,
+        })
+    }
+
+    /// Streams the catalog of `data` like [`Predictor::catalog_batches`], with the
+    /// prepared cutouts instead of posteriors.
+    pub fn catalog_images(
+        &self,
+        data: &Path,
+        split: Option<&str>,
+    ) -> Result<CatalogImages<'_>, GampenError> {
         let path = catalog_path(data, split)?;
         let shard = self.options().shard;
         let rows = count_rows(&path)?;
         let total = (0..rows).filter(|&i| shard.contains(i)).count();
-        Ok(CatalogBatches {
+        Ok(CatalogImages {
             predictor: self,
             stream: CatalogStream::open(&path)?,
             path,
             preparation: Preparation::new(data, self.preprocessing()),
             total,
-            keep_samples,
-            done: false,
+            finished: false,
         })
     }
 }

@@ -18,6 +18,7 @@
 //! ```
 
 mod catalog;
+mod crops;
 mod layout;
 mod options;
 #[allow(clippy::module_inception)]
@@ -27,7 +28,8 @@ mod writer;
 
 use std::path::Path;
 
-pub use catalog::{CatalogBatches, PredictedBatch, Progress};
+pub use catalog::{CatalogBatches, CatalogImages, ImageBatch, PredictedBatch, Progress};
+pub use crops::StnCrop;
 pub use layout::Layout;
 pub use options::PredictOptions;
 pub use predictor::Predictor;

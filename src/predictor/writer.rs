@@ -29,10 +29,10 @@ impl Predictor {
         let layout = Layout::new(options.columns, options.intervals, params, self.labels());
         let keep = samples_out.is_some() || layout.needs_samples() || options.keep_samples;
         let batches = self.catalog_batches_keeping(data, split, keep)?;
-        let file_col = batches.file_col();
+        let file_col = batches.images().file_col();
         super::create_parent(out)?;
         let mut writer = csv_writer(out)?;
-        let mut header = batches.headers().to_vec();
+        let mut header = batches.images().headers().to_vec();
         header.extend(layout.headers());
         writer
             .write_record(&header)
@@ -41,7 +41,7 @@ impl Predictor {
             Some(p) => Some(SampleWriter::create(p, params)?),
             None => None,
         };
-        let mut clock = ProgressClock::new(batches.total(), progress);
+        let mut clock = ProgressClock::new(batches.images().total(), progress);
         for batch in batches {
             let batch = batch?;
             let n = batch.posteriors.len();

@@ -24,6 +24,7 @@ mod dataset;
 mod error;
 pub mod fits;
 mod image;
+pub mod merge;
 pub mod paths;
 pub mod prepare;
 pub mod seed;

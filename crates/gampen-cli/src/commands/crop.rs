@@ -1,18 +1,16 @@
-//! `gampen crop`: the spatial transformer's crops of cutouts, as FITS and a PNG grid.
+//! `gampen crop`: the spatial transformer's crops of cutouts ([`gampen::Predictor::stn_crops`]),
+//! as FITS and a PNG grid.
 
 use std::path::PathBuf;
 
-use gampen::checkpoint;
-use gampen_data::fits::HeaderCard;
-use gampen_data::{write_fits, Image};
+use gampen::{PredictOptions, Predictor};
+use gampen_data::catalog_path;
 use gampen_plot::{crop_box_from_theta, crop_grid, Image2d};
 
-use crate::commands::predict::find_dataset_json;
 use crate::device::DeviceArg;
-use crate::error::{create_dir, read_json, CliError, Result};
+use crate::error::{create_dir, CliError, Result};
 use crate::paths::{check_io, write_via_temp, DirOutput};
 use crate::progress;
-use gampen_data::{catalog_path, CatalogStream, Preparation};
 
 /// Options of `gampen crop`.
 ///
@@ -62,10 +60,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Crops as `args` say; returns the number of galaxies.
 pub fn execute(args: &Args) -> Result<usize> {
-    if args.batch_size == 0 {
-        return Err(CliError::usage("--batch-size must be at least 1"));
-    }
-    let catalog = catalog_path(&args.data, args.split.as_deref())?;
+    catalog_path(&args.data, args.split.as_deref())?;
     let mut outputs = vec![("--out", args.out.as_path())];
     if let Some(g) = &args.grid {
         outputs.push(("--grid", g));
@@ -76,92 +71,73 @@ pub fn execute(args: &Args) -> Result<usize> {
     )?;
     let out = DirOutput::create("--out", &args.out, args.force)?;
     let device = args.device.device()?;
-    let (model, _) = checkpoint::load(&args.model, &device)?;
-    let dataset = match find_dataset_json(&args.model) {
-        Some(p) => Some(read_json(&p)?),
-        None => None,
-    };
-    let cfg = model.config().clone();
-    let (s, c) = (cfg.cutout_size, cfg.channels);
-    let prep = Preparation::for_model(&args.data, dataset.as_ref(), s, c);
+    let predictor = Predictor::open(&args.model, &device)?
+        .with_options(PredictOptions::new().with_batch_size(args.batch_size))?;
     let out_cutouts = out.path().join("cutouts");
     create_dir(&out_cutouts)?;
-
-    let mut stream = CatalogStream::open(&catalog)?;
-    let file_col = stream.file_col();
+    let batches = predictor.catalog_images(&args.data, args.split.as_deref())?;
+    let file_col = batches.file_col();
     let info = out.path().join("info.csv");
     let mut writer = csv::Writer::from_path(&info).map_err(|e| CliError::csv(&info, e))?;
     writer
-        .write_record(stream.headers())
+        .write_record(batches.headers())
         .map_err(|e| CliError::csv(&info, e))?;
 
     let bar = progress::spinner("crop");
-    let (mut inputs, mut boxes, mut crops) = (Vec::new(), Vec::new(), Vec::new());
+    let mut grid = Grid::default();
     let mut done = 0usize;
-    let mut chunk: Vec<Vec<String>> = Vec::new();
-    loop {
-        let next = stream.next_row()?;
-        let end = next.is_none();
-        if let Some((_, fields)) = next {
-            chunk.push(fields);
-        }
-        if chunk.len() == args.batch_size || (end && !chunk.is_empty()) {
-            let names: Vec<&str> = chunk.iter().map(|f| f[file_col].as_str()).collect();
-            let images = prep.batch(&names, &device)?;
-            let theta = to_vec(model.theta(images.clone()))?;
-            let cropped = to_vec(model.transform(images.clone()))?;
-            let input = to_vec(images)?;
-            let per = c * s * s;
-            for (k, fields) in chunk.iter().enumerate() {
-                let name = &fields[file_col];
-                let data = cropped[k * per..(k + 1) * per].to_vec();
-                let path = out_cutouts.join(name);
-                if let Some(parent) = path.parent() {
-                    create_dir(parent)?;
-                }
-                let t: [f32; 6] = theta[k * 6..(k + 1) * 6].try_into().expect("6 values");
-                let cards = [
-                    HeaderCard::text("OBJECT", name, "gampen crop: STN output"),
-                    HeaderCard::real("STN_A", t[0] as f64, "theta[0,0]"),
-                    HeaderCard::real("STN_B", t[1] as f64, "theta[0,1]"),
-                    HeaderCard::real("STN_TX", t[2] as f64, "theta[0,2]"),
-                    HeaderCard::real("STN_C", t[3] as f64, "theta[1,0]"),
-                    HeaderCard::real("STN_D", t[4] as f64, "theta[1,1]"),
-                    HeaderCard::real("STN_TY", t[5] as f64, "theta[1,2]"),
-                ];
-                write_fits(&path, &Image::new(data, c, s, s), &cards)?;
-                writer
-                    .write_record(fields)
-                    .map_err(|e| CliError::csv(&info, e))?;
-                if inputs.len() < args.grid_count {
-                    let band = |v: &[f32]| Image2d {
-                        width: s,
-                        height: s,
-                        data: v[k * per..k * per + s * s].to_vec(),
-                    };
-                    inputs.push(band(&input));
-                    crops.push(band(&cropped));
-                    boxes.push(crop_box_from_theta(t, s, s));
-                }
+    for batch in batches {
+        let batch = batch?;
+        let crops = predictor.stn_crops(batch.images)?;
+        for (fields, crop) in batch.fields.iter().zip(crops) {
+            let name = &fields[file_col];
+            let path = out_cutouts.join(name);
+            if let Some(parent) = path.parent() {
+                create_dir(parent)?;
             }
-            done += chunk.len();
-            bar.set_position(done as u64);
-            chunk.clear();
+            crop.write_fits(&path, name)?;
+            writer
+                .write_record(fields)
+                .map_err(|e| CliError::csv(&info, e))?;
+            if grid.inputs.len() < args.grid_count {
+                grid.push(&crop);
+            }
+            done += 1;
         }
-        if end {
-            break;
-        }
+        bar.set_position(done as u64);
     }
     bar.finish_and_clear();
     writer.flush().map_err(|e| CliError::io(&info, e))?;
     drop(writer);
     out.commit()?;
-    if let Some(grid) = &args.grid {
-        if !inputs.is_empty() {
-            write_via_temp(grid, |tmp| Ok(crop_grid(tmp, &inputs, &boxes, &crops, 4)?))?;
-        }
+    if let (Some(path), false) = (&args.grid, grid.inputs.is_empty()) {
+        write_via_temp(path, |tmp| {
+            Ok(crop_grid(tmp, &grid.inputs, &grid.boxes, &grid.crops, 4)?)
+        })?;
     }
     Ok(done)
+}
+
+/// The first galaxies' inputs, crop boxes and crops (first band), for the PNG grid.
+#[derive(Default)]
+struct Grid {
+    inputs: Vec<Image2d>,
+    boxes: Vec<[f64; 4]>,
+    crops: Vec<Image2d>,
+}
+
+impl Grid {
+    fn push(&mut self, crop: &gampen::predictor::StnCrop) {
+        let band = |img: &gampen_data::Image| Image2d {
+            width: img.width,
+            height: img.height,
+            data: img.band(0).to_vec(),
+        };
+        self.inputs.push(band(&crop.input));
+        self.crops.push(band(&crop.crop));
+        let s = crop.input.width;
+        self.boxes.push(crop_box_from_theta(crop.theta, s, s));
+    }
 }
 
 /// Tensor values as `f32`, row-major.

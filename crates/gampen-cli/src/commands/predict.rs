@@ -1,24 +1,17 @@
 //! `gampen predict`: Monte-Carlo-dropout posteriors for every galaxy of a catalog, streamed
-//! batch by batch into a CSV file.
+//! batch by batch into a CSV file by [`gampen::Predictor`].
 
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
-use gampen::calibration::CalibrationScale;
-use gampen::checkpoint;
-use gampen::posterior::catalogue::GampenCatalogue;
-use gampen::posterior::{Identity, IntervalMethod, LabelInverse};
-use gampen::{GalaxyPosterior, Gampen, PosteriorOptions};
-use gampen_data::{DatasetOptions, LabelTransform};
+use gampen::checkpoint::{read_calibration, PreprocessingSource};
+use gampen::posterior::{Columns, IntervalMethod};
+use gampen::{PredictOptions, Predictor};
+use gampen_data::{catalog_path, Shard};
 
 use crate::device::DeviceArg;
-use crate::error::{read_json, CliError, Result};
-use crate::paths::{check_io, OutFile};
+use crate::error::Result;
+use crate::paths::check_io;
 use crate::progress;
-use gampen::posterior::columns::{cell, gampen_cells, summary_headers, summary_values, Columns};
-use gampen_data::prepare::DATASET_JSON;
-use gampen_data::{catalog_path, CatalogStream, Preparation, Shard};
 
 /// Options of `gampen predict`.
 ///
@@ -103,121 +96,56 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Predicts as `args` say and returns the number of galaxies written.
 pub fn execute(args: &Args) -> Result<usize> {
-    if args.batch_size == 0 || args.passes == 0 || args.samples_per_pass == 0 {
-        return Err(CliError::usage(
-            "--batch-size, --passes and --samples-per-pass must be at least 1",
-        ));
-    }
-    if let Some(p) = args.dropout.filter(|p| !(0.0..1.0).contains(p)) {
-        return Err(CliError::usage(format!(
-            "--dropout must lie in [0, 1), got {p}"
-        )));
-    }
-    let catalog = catalog_path(&args.data, args.split.as_deref())?;
+    catalog_path(&args.data, args.split.as_deref())?;
     check_outputs(args)?;
     let device = args.device.device()?;
-    let (mut model, labels) = checkpoint::load(&args.model, &device)?;
-    if let Some(p) = args.dropout {
-        model.set_dropout(p);
+    let predictor = Predictor::open(&args.model, &device)?;
+    let calibration = match &args.calibration {
+        Some(p) => Some(read_calibration(p, predictor.parameters())?),
+        None => predictor.calibration().cloned(),
+    };
+    let options = PredictOptions {
+        passes: args.passes,
+        samples_per_pass: args.samples_per_pass,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        intervals: args.intervals,
+        columns: args.columns,
+        dropout: args.dropout,
+        shard: args.shard.unwrap_or(Shard::ALL),
+        calibrate: true,
+        keep_samples: false,
+    };
+    let predictor = predictor
+        .with_calibration(calibration)?
+        .with_options(options)?;
+    if predictor.labels().is_none() {
+        eprintln!(
+            "warning: the checkpoint has no labels.json; predictions are in the network's units"
+        );
     }
-    let params = model.config().parameters.clone();
-    let inverse: &dyn LabelInverse = match &labels {
-        Some(l) => l,
-        None => {
-            eprintln!("warning: the checkpoint has no labels.json; predictions are in the network's units");
-            &Identity
-        }
+    let bar = match args.quiet {
+        true => indicatif::ProgressBar::hidden(),
+        false => progress::bar(0, "predict"),
     };
-    let calibration = read_calibration(args, &params)?;
-    let dataset: Option<DatasetOptions> = match find_dataset_json(&args.model) {
-        Some(p) => Some(read_json(&p)?),
-        None => None,
-    };
-    let cfg = model.config();
-    let prep = Preparation::for_model(&args.data, dataset.as_ref(), cfg.cutout_size, cfg.channels);
-    let shard = args.shard.unwrap_or(Shard::ALL);
-    let total = count_rows(&catalog)?;
-    let mine = (0..total).filter(|&i| shard.contains(i)).count();
-
-    let mut stream = CatalogStream::open(&catalog)?;
-    let file_col = stream.file_col();
-    let layout = Layout::new(args, &params, labels.as_ref());
-    let mut writer = OutFile::csv(&args.out)?;
-    let mut header: Vec<String> = stream.headers().to_vec();
-    header.extend(layout.headers(&params));
-    writer
-        .write_record(&header)
-        .map_err(|e| CliError::csv(&args.out, e))?;
-    let mut samples = match &args.samples_out {
-        Some(p) => Some(SampleWriter::create(p, &params)?),
-        None => None,
-    };
-
-    let bar = if args.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        progress::bar(mine as u64, "predict")
-    };
-    let started = Instant::now();
-    let mut written = 0usize;
-    let mut chunk: Vec<(usize, Vec<String>)> = Vec::with_capacity(args.batch_size);
-    loop {
-        let next = stream.next_row()?;
-        let end = next.is_none();
-        if let Some((row, fields)) = next {
-            if shard.contains(row) {
-                chunk.push((row, fields));
-            }
-        }
-        if chunk.len() == args.batch_size || (end && !chunk.is_empty()) {
-            let names: Vec<&str> = chunk.iter().map(|(_, f)| f[file_col].as_str()).collect();
-            let images = prep.batch(&names, &device)?;
-            let options = PosteriorOptions::new()
-                .with_passes(args.passes)
-                .with_samples_per_pass(args.samples_per_pass)
-                .with_keep_samples(samples.is_some() || layout.needs_samples())
-                .with_interval_method(args.intervals)
-                .with_seed(Some(
-                    args.seed ^ (chunk[0].0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                ));
-            let posteriors = model.predict_posterior(images, &options, inverse)?;
-            if written == 0 {
+    let mut first = true;
+    let written = predictor.write_csv(
+        &args.data,
+        args.split.as_deref(),
+        &args.out,
+        args.samples_out.as_deref(),
+        |p| {
+            if std::mem::take(&mut first) {
                 // After the first batch, so that a run that fails on its inputs prints only
                 // its error line.
-                bar.suspend(|| report_dropout(&model, args.dropout.is_some()));
+                bar.suspend(|| report(&predictor, args));
             }
-            for ((_, fields), mut post) in chunk.drain(..).zip(posteriors) {
-                if let Some(c) = &calibration {
-                    c.apply(&mut post);
-                }
-                let mut record = fields;
-                record.extend(layout.cells(&post)?);
-                writer
-                    .write_record(&record)
-                    .map_err(|e| CliError::csv(&args.out, e))?;
-                if let Some(s) = samples.as_mut() {
-                    s.write(&record[file_col], &post)?;
-                }
-                written += 1;
-            }
-            writer.flush().map_err(|e| CliError::io(&args.out, e))?;
-            bar.set_position(written as u64);
-            bar.set_message(format!(
-                "{:.1} galaxies/s",
-                written as f64 / started.elapsed().as_secs_f64().max(1e-9)
-            ));
-        }
-        if end {
-            break;
-        }
-    }
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(format!("{:.1} galaxies/s", p.galaxies_per_second()));
+        },
+    )?;
     bar.finish_and_clear();
-    // The samples go into place first: a predictions file under its final name then
-    // always has its samples beside it.
-    if let Some(s) = samples {
-        s.finish()?;
-    }
-    OutFile::commit_csv(writer, &args.out)?;
     Ok(written)
 }
 
@@ -235,161 +163,22 @@ fn check_outputs(args: &Args) -> Result<()> {
     check_io(&inputs, &outputs)
 }
 
-/// The one stderr line that says which dropout rate the posterior is sampled with.
-fn report_dropout(model: &Gampen, overridden: bool) {
-    let from = if overridden {
-        "--dropout"
-    } else {
-        "the checkpoint's config.json"
+/// The stderr lines that say which dropout rate the posterior is sampled with, and where
+/// the preprocessing and calibration come from when that is not plain.
+fn report(predictor: &Predictor, args: &Args) {
+    let (rate, own) = predictor.dropout();
+    let from = match own {
+        true => "the checkpoint's config.json",
+        false => "--dropout",
     };
-    eprintln!(
-        "sampling with Monte-Carlo dropout rate {} (from {from})",
-        model.config().dropout
-    );
-}
-
-/// The calibration of `--calibration`, checked against the model's parameters.
-fn read_calibration(args: &Args, params: &[String]) -> Result<Option<CalibrationScale>> {
-    let Some(p) = &args.calibration else {
-        return Ok(None);
-    };
-    let c: CalibrationScale = read_json(p)?;
-    if c.parameters != params || c.scales.len() != params.len() {
-        return Err(CliError::usage(format!(
-            "{}: calibration is for {:?} but the model predicts {:?}",
-            p.display(),
-            c.parameters,
-            params
-        )));
+    eprintln!("sampling with Monte-Carlo dropout rate {rate} (from {from})");
+    if !matches!(
+        predictor.preprocessing_source(),
+        PreprocessingSource::Checkpoint(_)
+    ) {
+        eprintln!("preprocessing from {}", predictor.preprocessing_source());
     }
-    Ok(Some(c))
-}
-
-/// How a posterior becomes the summary cells of a row.
-enum Layout {
-    /// [`gampen::posterior::columns::STATS`] per parameter.
-    Default,
-    /// GaMPEN's catalogue layout, with the interval method for derived quantities.
-    Gampen(GampenCatalogue, IntervalMethod),
-}
-
-impl Layout {
-    fn new(args: &Args, params: &[String], labels: Option<&LabelTransform>) -> Self {
-        match args.columns {
-            Columns::Default => Self::Default,
-            Columns::Gampen => Self::Gampen(GampenCatalogue::new(params, labels), args.intervals),
-        }
-    }
-
-    fn headers(&self, params: &[String]) -> Vec<String> {
-        match self {
-            Self::Default => summary_headers(params),
-            Self::Gampen(c, _) => c.headers(),
-        }
-    }
-
-    fn needs_samples(&self) -> bool {
-        matches!(self, Self::Gampen(c, _) if c.needs_samples())
-    }
-
-    fn cells(&self, post: &GalaxyPosterior) -> Result<Vec<String>> {
-        Ok(match self {
-            Self::Default => post
-                .marginals
-                .iter()
-                .flat_map(|m| summary_values(m).map(cell))
-                .collect(),
-            Self::Gampen(c, method) => c
-                .summaries(post, *method)?
-                .iter()
-                .flat_map(gampen_cells)
-                .collect(),
-        })
-    }
-}
-
-/// The `dataset.json` a training run wrote, looked up in the model path and up to three
-/// directories above it (a checkpoint lies at `RUN/checkpoints/epoch-NNNN`).
-pub fn find_dataset_json(model: &Path) -> Option<PathBuf> {
-    model
-        .ancestors()
-        .take(4)
-        .map(|d| d.join(DATASET_JSON))
-        .find(|p| p.is_file())
-}
-
-fn count_rows(path: &Path) -> Result<usize> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| CliError::csv(path, e))?;
-    let mut record = csv::ByteRecord::new();
-    let mut n = 0;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| CliError::csv(path, e))?
-    {
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// Writes posterior samples as CSV rows or JSON lines.
-enum SampleWriter {
-    Csv(PathBuf, Box<csv::Writer<OutFile>>),
-    Json(PathBuf, BufWriter<OutFile>, Vec<String>),
-}
-
-impl SampleWriter {
-    fn create(path: &Path, params: &[String]) -> Result<Self> {
-        if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        {
-            let mut w = OutFile::csv(path)?;
-            let mut header = vec!["file_name".to_string(), "draw".to_string()];
-            header.extend(params.iter().cloned());
-            w.write_record(&header)
-                .map_err(|e| CliError::csv(path, e))?;
-            Ok(Self::Csv(path.to_path_buf(), Box::new(w)))
-        } else {
-            let f = OutFile::create(path)?;
-            Ok(Self::Json(
-                path.to_path_buf(),
-                BufWriter::new(f),
-                params.to_vec(),
-            ))
-        }
-    }
-
-    fn write(&mut self, file_name: &str, post: &GalaxyPosterior) -> Result<()> {
-        let samples = post.samples.as_ref().expect("samples kept");
-        match self {
-            Self::Csv(path, w) => {
-                let draws = samples.first().map_or(0, Vec::len);
-                for d in 0..draws {
-                    let mut rec = vec![file_name.to_string(), d.to_string()];
-                    rec.extend(samples.iter().map(|s| cell(s[d])));
-                    w.write_record(&rec).map_err(|e| CliError::csv(path, e))?;
-                }
-            }
-            Self::Json(path, w, params) => {
-                let mut obj = serde_json::Map::new();
-                obj.insert("file_name".into(), file_name.into());
-                for (p, s) in params.iter().zip(samples) {
-                    obj.insert(p.clone(), serde_json::json!(s));
-                }
-                let line = serde_json::Value::Object(obj).to_string();
-                writeln!(w, "{line}").map_err(|e| CliError::io(path, e))?;
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<()> {
-        match self {
-            Self::Csv(path, w) => OutFile::commit_csv(*w, &path),
-            Self::Json(path, w, _) => w
-                .into_inner()
-                .map_err(|e| CliError::io(&path, std::io::Error::other(e.error().to_string())))?
-                .commit(),
-        }
+    if args.calibration.is_none() && predictor.calibration().is_some() {
+        eprintln!("calibrating intervals with the checkpoint's calibration.json");
     }
 }

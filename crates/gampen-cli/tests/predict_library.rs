@@ -1,0 +1,98 @@
+//! The library's streaming prediction (`gampen::Predictor`, `examples/predict_catalog.rs`)
+//! writes what `gampen predict` writes, byte for byte.
+
+mod common;
+
+#[path = "../../../examples/predict_catalog.rs"]
+mod example;
+
+use burn::tensor::Device;
+use common::{fixture, ok, s};
+use gampen::{PredictOptions, Predictor};
+use gampen_data::Shard;
+
+#[test]
+fn the_example_writes_the_csv_of_gampen_predict() {
+    let (root, data, run) = fixture();
+    let dir = root.join("predict-library");
+    let cli = dir.join("cli.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(run),
+        "--data",
+        s(data),
+        "--split",
+        "tiny-test",
+        "--out",
+        s(&cli),
+        "--passes",
+        "4",
+        "--seed",
+        "7",
+        "--quiet",
+    ]);
+    let lib = dir.join("lib.csv");
+    let n = example::predict_catalog(run, data, Some("tiny-test"), &lib, 4, 7).unwrap();
+    let (a, b) = (std::fs::read(&cli).unwrap(), std::fs::read(&lib).unwrap());
+    assert!(n > 0 && a == b, "{n} rows; the CSVs differ");
+}
+
+#[test]
+fn shards_and_values_match_the_cli() {
+    let (root, data, run) = fixture();
+    let dir = root.join("predict-library-shard");
+    let cli = dir.join("cli.csv");
+    let samples = dir.join("samples.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(run),
+        "--data",
+        s(data),
+        "--out",
+        s(&cli),
+        "--passes",
+        "3",
+        "--batch-size",
+        "4",
+        "--shard",
+        "2/3",
+        "--columns",
+        "gampen",
+        "--samples-out",
+        s(&samples),
+        "--quiet",
+    ]);
+    let options = PredictOptions::new()
+        .with_passes(3)
+        .with_batch_size(4)
+        .with_shard(Shard { index: 2, count: 3 })
+        .with_columns(gampen::posterior::Columns::Gampen);
+    let predictor = Predictor::open(run, &Device::flex())
+        .unwrap()
+        .with_options(options)
+        .unwrap();
+    let lib = dir.join("lib.csv");
+    let lib_samples = dir.join("lib-samples.csv");
+    let mut calls = Vec::new();
+    let n = predictor
+        .write_csv(data, None, &lib, Some(&lib_samples), |p| calls.push(*p))
+        .unwrap();
+    assert_eq!(std::fs::read(&cli).unwrap(), std::fs::read(&lib).unwrap());
+    assert_eq!(
+        std::fs::read(&samples).unwrap(),
+        std::fs::read(&lib_samples).unwrap()
+    );
+    let last = calls.last().unwrap();
+    assert_eq!((last.done, last.total), (n, n));
+    // The values API streams the same rows and medians.
+    let batches: Vec<_> = predictor
+        .catalog_batches(data, None)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let rows: Vec<usize> = batches.iter().flat_map(|b| b.rows.clone()).collect();
+    assert_eq!(rows.len(), n);
+    assert!(rows.iter().all(|r| r % 3 == 1));
+}
