@@ -1,91 +1,27 @@
 //! Label columns and transforms on the command line (`--labels bt,r_e,total_flux
-//! --transforms logit,ln,ln --scaling standard`).
+//! --transforms logit,ln,ln --scaling standard`), parsed into the library's types.
 
-use clap::ValueEnum;
 use gampen_data::{ScalingKind, Transform};
 
-use crate::error::{CliError, Result};
-
-/// Label scaling fitted on the training split, `--scaling`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
-pub enum ScalingArg {
-    /// `(y - mean) / std` (GaMPEN's).
-    #[default]
-    Standard,
-    /// `(y - min) / (max - min)`.
-    Minmax,
-    /// No scaling.
-    None,
+/// What `gampen train` learns to predict.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LabelArgs {
+    /// Label columns to predict, comma-separated.
+    #[arg(long, default_value = "bt,r_e,total_flux")]
+    pub labels: String,
+    /// Transform per label, comma-separated: logit, ln, log10, identity [default: logit for
+    /// bt, ln for r_e and total_flux, identity otherwise].
+    #[arg(long, value_delimiter = ',')]
+    pub transforms: Option<Vec<Transform>>,
+    /// Label scaling fitted on the training split.
+    #[arg(long, value_enum, default_value_t = ScalingKind::default())]
+    pub scaling: ScalingKind,
 }
 
-impl From<ScalingArg> for ScalingKind {
-    fn from(s: ScalingArg) -> Self {
-        match s {
-            ScalingArg::Standard => ScalingKind::Standard,
-            ScalingArg::Minmax => ScalingKind::MinMax,
-            ScalingArg::None => ScalingKind::None,
-        }
-    }
-}
-
-/// Parses one transform name: `logit`, `ln`, `log10`, `identity` (or `none`).
-pub fn parse_transform(name: &str) -> Result<Transform> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "logit" => Ok(Transform::Logit { eps: 1e-3 }),
-        "ln" | "log" => Ok(Transform::Ln),
-        "log10" => Ok(Transform::Log10),
-        "identity" | "none" | "id" => Ok(Transform::Identity),
-        other => Err(CliError::usage(format!(
-            "unknown label transform {other:?}: use logit, ln, log10 or identity"
-        ))),
-    }
-}
-
-/// The default transform of a label: GaMPEN's for its three labels, identity otherwise.
-pub fn default_transform(label: &str) -> Transform {
-    match label {
-        "bt" => Transform::Logit { eps: 1e-3 },
-        "r_e" | "total_flux" => Transform::Ln,
-        _ => Transform::Identity,
-    }
-}
-
-/// Pairs label names with transforms: `transforms` must be as long as `labels` when given;
-/// otherwise [`default_transform`] is used for each label.
-pub fn label_spec(
-    labels: &[String],
-    transforms: Option<&[String]>,
-) -> Result<Vec<(String, Transform)>> {
-    if labels.is_empty() {
-        return Err(CliError::usage(
-            "--labels is empty: name at least one label column",
-        ));
-    }
-    if let Some(dup) = labels
-        .iter()
-        .enumerate()
-        .find(|(i, l)| labels[..*i].contains(l))
-    {
-        return Err(CliError::usage(format!(
-            "label {:?} is listed twice",
-            dup.1
-        )));
-    }
-    match transforms {
-        Some(t) if t.len() != labels.len() => Err(CliError::usage(format!(
-            "--transforms has {} entries but --labels has {}",
-            t.len(),
-            labels.len()
-        ))),
-        Some(t) => labels
-            .iter()
-            .zip(t)
-            .map(|(l, t)| Ok((l.clone(), parse_transform(t)?)))
-            .collect(),
-        None => Ok(labels
-            .iter()
-            .map(|l| (l.clone(), default_transform(l)))
-            .collect()),
+impl LabelArgs {
+    /// The label column names.
+    pub fn names(&self) -> Vec<String> {
+        split_list(&self.labels)
     }
 }
 
@@ -103,14 +39,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spec_pairs_and_checks() {
-        let l = split_list("bt, r_e,total_flux");
-        let spec = label_spec(&l, None).unwrap();
-        assert_eq!(spec[1].1, Transform::Ln);
-        let t = split_list("identity,log10,ln");
-        assert_eq!(label_spec(&l, Some(&t)).unwrap()[0].1, Transform::Identity);
-        assert!(label_spec(&l, Some(&t[..2])).is_err());
-        assert!(parse_transform("sqrt").is_err());
-        assert!(label_spec(&split_list("bt,bt"), None).is_err());
+    fn lists_are_trimmed() {
+        assert_eq!(
+            split_list("bt, r_e,,total_flux "),
+            ["bt", "r_e", "total_flux"]
+        );
     }
 }

@@ -1,5 +1,11 @@
-//! Progress bars on stderr.
+//! Progress bars on stderr, and the training observer that draws them.
 
+use std::path::Path;
+
+use burn::module::Module;
+use gampen::device::ComputeDevice;
+use gampen::train::{EpochLines, EpochMetrics, TrainObserver};
+use gampen::Gampen;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A bar of `len` items labelled `what` (hidden when `len` is 0 or stderr is not a terminal,
@@ -27,4 +33,75 @@ pub fn spinner(what: &str) -> ProgressBar {
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
+}
+
+/// Training progress on stderr: what is loaded and trained, a bar per epoch, and the
+/// library's line per epoch ([`EpochLines`]).
+pub struct TrainProgress {
+    device: ComputeDevice,
+    bar: Option<ProgressBar>,
+}
+
+impl TrainProgress {
+    /// Progress of a run on `device` (named in the start line).
+    pub fn new(device: ComputeDevice) -> Self {
+        Self { device, bar: None }
+    }
+}
+
+impl TrainObserver for TrainProgress {
+    fn on_load(&mut self, data: &Path, split: &str) {
+        eprintln!(
+            "loading {split}-train and {split}-devel from {}",
+            data.display()
+        );
+    }
+
+    fn on_start(&mut self, model: &Gampen, sizes: [usize; 2], epochs: usize) {
+        eprintln!(
+            "training {} parameters ({}) on {} galaxies, devel {}, {epochs} epochs, device {}",
+            model.num_params(),
+            model.config().parameters.join(", "),
+            sizes[0],
+            sizes[1],
+            self.device
+        );
+    }
+
+    fn on_resume(&mut self, run_dir: &Path, epoch: usize) {
+        EpochLines.on_resume(run_dir, epoch);
+    }
+
+    fn on_epoch_start(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        let bar = ProgressBar::new(batches as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({eta})",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        self.bar = Some(bar);
+    }
+
+    fn on_batch(&mut self, _batch: usize, mean_loss: f64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(format!("loss {mean_loss:.4}"));
+        }
+    }
+
+    fn on_epoch(&mut self, metrics: &EpochMetrics, epochs: usize) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        EpochLines.on_epoch(metrics, epochs);
+    }
+
+    fn on_abort(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+    }
 }

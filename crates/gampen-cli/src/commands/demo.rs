@@ -1,19 +1,19 @@
 //! `gampen demo`: the whole workflow on simulated galaxies in a few minutes on a CPU.
 
-use std::path::PathBuf;
+mod figures;
+
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gampen::PosteriorOptions;
-use gampen_data::{CsvTable, SimulatorConfig};
-use gampen_plot::{corner_plot, crop_box_from_theta, crop_grid, Image2d};
+use gampen::train::{Experiment, MeanLoss, OptimizerFamily, OptimizerKind, TrainConfig};
+use gampen::Preset;
+use gampen_data::{ScalingKind, SimulatorConfig, Transform};
 
-use crate::commands::crop::to_vec;
 use crate::commands::{evaluate, predict, simulate, train};
 use crate::device::DeviceArg;
 use crate::error::{create_dir, Result};
-use crate::labels::ScalingArg;
 use crate::paths::DirOutput;
-use gampen_data::{CatalogStream, Preparation};
+use crate::progress::TrainProgress;
 
 /// Options of `gampen demo`.
 ///
@@ -38,8 +38,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_parser = crate::flags::count_usize, allow_negative_numbers = true)]
     pub warmup_epochs: usize,
     /// How the means are fitted (see `gampen train --mean-loss`).
-    #[arg(long, value_enum, default_value_t = train::MeanLossArg::Mse)]
-    pub mean_loss: train::MeanLossArg,
+    #[arg(long, value_enum, default_value_t = MeanLoss::SquaredError)]
+    pub mean_loss: MeanLoss,
     /// Cosine learning-rate decay to this fraction of the initial rate (see `gampen train
     /// --final-lr-factor`).
     #[arg(long, default_value_t = 0.05, value_parser = crate::flags::finite_non_negative_f64, allow_negative_numbers = true)]
@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Compute device.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
+    #[arg(long, value_enum, default_value_t = DeviceArg::default())]
     pub device: DeviceArg,
     /// Replace an existing, non-empty --out directory (only once the new demo is complete).
     #[arg(long)]
@@ -75,6 +75,26 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The demo's training run on `data`: the small preset on GaMPEN's three labels, Adam with
+/// a cosine decay and gradient clipping, means fitted as `args` say.
+fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
+    let labels = ["bt", "r_e", "total_flux"].map(String::from).to_vec();
+    let train = TrainConfig::new()
+        .with_epochs(args.epochs)
+        .with_lr(OptimizerFamily::Adam.default_lr())
+        .with_final_lr_factor(Some(args.final_lr_factor))
+        .with_optimizer(OptimizerKind::adam())
+        .with_clip_grad_norm(Some(1.0))
+        .with_warmup_epochs(args.warmup_epochs)
+        .with_mean_loss(args.mean_loss)
+        .with_seed(args.seed)
+        .with_resume(false);
+    Ok(Experiment::new(data, Preset::Small.config(labels))
+        .with_transforms(Some(&[Transform::logit(), Transform::Ln, Transform::Ln]))?
+        .with_scaling(ScalingKind::Standard)
+        .with_train(train))
+}
+
 /// Runs the demo into `args.out`.
 fn build(args: Args) -> Result<()> {
     let started = Instant::now();
@@ -96,47 +116,10 @@ fn build(args: Args) -> Result<()> {
 
     eprintln!("[2/5] training the small preset for {} epochs", args.epochs);
     let run_dir = args.out.join("run");
-    let train_args = train::Args {
-        data: data.clone(),
-        split: "balanced-dev".into(),
-        labels: "bt,r_e,total_flux".into(),
-        transforms: Some("logit,ln,ln".into()),
-        scaling: ScalingArg::Standard,
-        out: run_dir.clone(),
-        preset: train::PresetArg::Small,
-        cutout_size: None,
-        channels: None,
-        loss: None,
-        covariance: None,
-        stn: None,
-        dropout: None,
-        width: None,
-        hidden: None,
-        init_backbone: None,
-        init_classifier: false,
-        epochs: args.epochs,
-        batch_size: 32,
-        lr: Some(1e-3),
-        final_lr_factor: Some(args.final_lr_factor),
-        optimizer: train::OptimizerArg::Adam,
-        momentum: 0.9,
-        nesterov: false,
-        weight_decay: 0.0,
-        patience: None,
-        seed: args.seed,
-        no_augment: false,
-        clip_grad_norm: Some(1.0),
-        warmup_epochs: args.warmup_epochs,
-        mean_loss: args.mean_loss,
-        from: None,
-        freeze_stn: false,
-        freeze_backbone: false,
-        new_head: false,
-        device: args.device,
-        no_resume: true,
-        quiet: false,
-    };
-    let outcome = train::execute(&train_args)?;
+    let device = args.device.device()?;
+    let mut progress = TrainProgress::new(args.device);
+    let outcome = experiment(&args, &data)?.run(&run_dir, &device, &mut progress)?;
+    train::write_loss_curve(&run_dir, &outcome.report)?;
     let t_train = started.elapsed().as_secs_f64() - t_sim;
 
     eprintln!(
@@ -177,85 +160,8 @@ fn build(args: Args) -> Result<()> {
     let report = evaluate::execute(&eval_args)?;
 
     eprintln!("[5/5] plotting crops, a corner plot and the loss curve");
-    let device = args.device.device()?;
-    let (model, labels) = (&outcome.model, &outcome.labels);
-    let cfg = model.config().clone();
-    let prep = Preparation::for_model(&data, None, cfg.cutout_size, cfg.channels);
-    let test_csv = gampen_data::splits::split_path(&data, "balanced-dev-test");
-    let mut stream = CatalogStream::open(&test_csv)?;
-    let col = stream.file_col();
-    let mut names = Vec::new();
-    while let Some((_, f)) = stream.next_row()? {
-        names.push(f[col].clone());
-        if names.len() == 12 {
-            break;
-        }
-    }
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let images = prep.batch(&refs, &device)?;
-    let (s, per) = (
-        cfg.cutout_size,
-        cfg.channels * cfg.cutout_size * cfg.cutout_size,
-    );
-    let theta = to_vec(model.theta(images.clone()))?;
-    let crops = to_vec(model.transform(images.clone()))?;
-    let inputs = to_vec(images.clone())?;
-    let tile = |v: &[f32], k: usize| Image2d {
-        width: s,
-        height: s,
-        data: v[k * per..k * per + s * s].to_vec(),
-    };
-    let boxes: Vec<[f64; 4]> = (0..names.len())
-        .map(|k| crop_box_from_theta(theta[k * 6..k * 6 + 6].try_into().expect("6"), s, s))
-        .collect();
-    crop_grid(
-        &args.out.join("crops.png"),
-        &(0..names.len())
-            .map(|k| tile(&inputs, k))
-            .collect::<Vec<_>>(),
-        &boxes,
-        &(0..names.len())
-            .map(|k| tile(&crops, k))
-            .collect::<Vec<_>>(),
-        4,
-    )?;
-    let one = images.slice([0..1, 0..cfg.channels, 0..s, 0..s]);
-    let options = PosteriorOptions::new()
-        .with_passes(args.passes)
-        .with_keep_samples(true)
-        .with_seed(Some(args.seed));
-    let inverse: &dyn gampen::posterior::LabelInverse = match &labels {
-        Some(l) => l,
-        None => &gampen::posterior::Identity,
-    };
-    let post = model.predict_posterior(one, &options, inverse)?;
-    let info = CsvTable::read(test_csv)?;
-    let truth: Vec<f64> = outcome
-        .parameters
-        .iter()
-        .map(|p| info.numeric_column(p).map(|c| c[0]))
-        .collect::<std::result::Result<_, _>>()?;
-    if let Some(samples) = post[0].samples.as_ref() {
-        corner_plot(
-            &args.out.join("corner.png"),
-            &outcome.parameters,
-            samples,
-            Some(&truth),
-        )?;
-    }
-    let train_loss: Vec<f64> = outcome
-        .report
-        .history
-        .iter()
-        .map(|m| m.train_loss)
-        .collect();
-    let devel_loss: Vec<f64> = outcome
-        .report
-        .history
-        .iter()
-        .map(|m| m.devel_loss)
-        .collect();
-    gampen_plot::loss_curve(&args.out.join("loss.png"), &train_loss, &devel_loss)?;
+    figures::plot(&args, &data, &outcome)?;
+    train::write_loss_curve(&args.out, &outcome.report)?;
 
     println!();
     println!(

@@ -1,0 +1,86 @@
+//! The demo's figures of the trained model: the spatial transformer's crops of the first test
+//! galaxies, and the posterior of the first one as a corner plot.
+
+use std::path::Path;
+
+use gampen::train::ExperimentOutcome;
+use gampen::PosteriorOptions;
+use gampen_data::{CatalogStream, CsvTable, Preparation};
+use gampen_plot::{corner_plot, crop_box_from_theta, crop_grid, Image2d};
+
+use super::Args;
+use crate::commands::crop::to_vec;
+use crate::error::Result;
+
+/// Writes `crops.png` and `corner.png` into `args.out` for the test split of `data`.
+pub fn plot(args: &Args, data: &Path, outcome: &ExperimentOutcome) -> Result<()> {
+    let device = args.device.device()?;
+    let (model, labels) = (&outcome.model, &outcome.labels);
+    let cfg = model.config().clone();
+    let prep = Preparation::for_model(data, None, cfg.cutout_size, cfg.channels);
+    let test_csv = gampen_data::splits::split_path(data, "balanced-dev-test");
+    let mut stream = CatalogStream::open(&test_csv)?;
+    let col = stream.file_col();
+    let mut names = Vec::new();
+    while let Some((_, f)) = stream.next_row()? {
+        names.push(f[col].clone());
+        if names.len() == 12 {
+            break;
+        }
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let images = prep.batch(&refs, &device)?;
+    let (s, per) = (
+        cfg.cutout_size,
+        cfg.channels * cfg.cutout_size * cfg.cutout_size,
+    );
+    let theta = to_vec(model.theta(images.clone()))?;
+    let crops = to_vec(model.transform(images.clone()))?;
+    let inputs = to_vec(images.clone())?;
+    let tile = |v: &[f32], k: usize| Image2d {
+        width: s,
+        height: s,
+        data: v[k * per..k * per + s * s].to_vec(),
+    };
+    let boxes: Vec<[f64; 4]> = (0..names.len())
+        .map(|k| crop_box_from_theta(theta[k * 6..k * 6 + 6].try_into().expect("6"), s, s))
+        .collect();
+    crop_grid(
+        &args.out.join("crops.png"),
+        &(0..names.len())
+            .map(|k| tile(&inputs, k))
+            .collect::<Vec<_>>(),
+        &boxes,
+        &(0..names.len())
+            .map(|k| tile(&crops, k))
+            .collect::<Vec<_>>(),
+        4,
+    )?;
+    let one = images.slice([0..1, 0..cfg.channels, 0..s, 0..s]);
+    let options = PosteriorOptions::new()
+        .with_passes(args.passes)
+        .with_keep_samples(true)
+        .with_seed(Some(args.seed));
+    let inverse: &dyn gampen::posterior::LabelInverse = match &labels {
+        Some(l) => l,
+        None => &gampen::posterior::Identity,
+    };
+    let post = model.predict_posterior(one, &options, inverse)?;
+    let info = CsvTable::read(test_csv)?;
+    let truth: Vec<f64> = outcome
+        .model
+        .config()
+        .parameters
+        .iter()
+        .map(|p| info.numeric_column(p).map(|c| c[0]))
+        .collect::<std::result::Result<_, _>>()?;
+    if let Some(samples) = post[0].samples.as_ref() {
+        corner_plot(
+            &args.out.join("corner.png"),
+            &outcome.model.config().parameters,
+            samples,
+            Some(&truth),
+        )?;
+    }
+    Ok(())
+}
