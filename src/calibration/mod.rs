@@ -20,11 +20,13 @@
 //! A metric over no galaxy is NaN.
 
 mod coverage;
+mod curve;
 mod matched;
 mod residuals;
 mod scale;
 
 pub use coverage::{summary_coverage, CoverageReport};
+pub use curve::{curve_levels, CalibrationCurve};
 pub use matched::{skip_derived_without_truth, truth_column, MatchedPredictions};
 pub use residuals::{summary_residuals, ResidualStats};
 pub use scale::CalibrationScale;

@@ -184,6 +184,24 @@ fn evaluate_numbers_are_the_library_functions_including_non_finite_truths() {
     for (a, b) in fitted.scales.iter().zip(&library.scales) {
         assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
     }
+    // Coverage after the fitted factors, as the library gives it.
+    let after = matched.calibrated(&library).coverage();
+    for (p, c) in after.per_parameter.iter().enumerate() {
+        for l in 0..3 {
+            same(
+                &report["calibrated"]["coverage"][p][l],
+                c[l],
+                "calibrated coverage",
+            );
+        }
+    }
+    for l in 0..3 {
+        same(
+            &report["calibrated"]["all_inside"][l],
+            after.all_inside[l],
+            "calibrated",
+        );
+    }
 }
 
 #[test]

@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use gampen::calibration::{skip_derived_without_truth, MatchedPredictions, ResidualStats};
-use gampen::posterior::{Columns, PredictionTable};
+use gampen::calibration::{skip_derived_without_truth, MatchedPredictions};
+use gampen::posterior::PredictionTable;
 use gampen_data::{catalog_path, CsvTable};
-use serde::Serialize;
 
 use crate::error::{create_dir, write_json, CliError, Result};
 use crate::labels::split_list;
@@ -14,8 +13,10 @@ use crate::paths::check_io;
 
 mod plots;
 mod print;
+mod report;
 
 pub use print::print_table;
+pub use report::{Calibrated, EvalReport};
 
 /// Options of `gampen evaluate`.
 #[derive(clap::Args, Debug, Clone)]
@@ -44,39 +45,6 @@ pub struct Args {
     /// Replace eval.json and the plots when --out already holds them.
     #[arg(long)]
     pub force: bool,
-}
-
-/// One parameter in `eval.json`: the library's residual statistics and coverage, over the
-/// same galaxies (`count`; `skipped` had a non-finite prediction or truth).
-#[derive(Clone, Debug, Serialize)]
-pub struct ParameterReport {
-    /// [`gampen::calibration::summary_residuals`].
-    #[serde(flatten)]
-    pub residuals: ResidualStats,
-    /// Fraction of true values inside the 68.27, 95.45, 99.73 % intervals.
-    pub coverage: [f64; 3],
-}
-
-/// What `eval.json` holds.
-#[derive(Clone, Debug, Serialize)]
-pub struct EvalReport {
-    /// The predictions file.
-    pub predictions: PathBuf,
-    /// Rows in it.
-    pub rows: usize,
-    /// Rows joined with a truth row.
-    pub matched: usize,
-    /// Layout the intervals were read from (`lo68`/`hi68`/... or the `*_ci` pairs).
-    pub columns: Columns,
-    /// Nominal levels of the coverage columns.
-    pub nominal: [f64; 3],
-    /// Fraction of galaxies with every parameter inside its interval, per level, over the
-    /// `all_inside_count` galaxies that count for every parameter.
-    pub all_inside: [f64; 3],
-    /// Galaxies behind `all_inside`.
-    pub all_inside_count: usize,
-    /// Per parameter.
-    pub parameters: Vec<ParameterReport>,
 }
 
 /// Runs `gampen evaluate`: prints a table, writes eval.json and plots.
@@ -163,28 +131,19 @@ pub fn execute(args: &Args) -> Result<EvalReport> {
             matched.file_names[first]
         );
     }
-    let parameters = (matched.residuals().into_iter().zip(&coverage.per_parameter))
-        .map(|(residuals, c)| ParameterReport {
-            residuals,
-            coverage: *c,
-        })
-        .collect();
-    let report = EvalReport {
-        predictions: args.predictions.clone(),
-        rows: preds.row_count(),
-        matched: matched.file_names.len(),
-        columns: preds.columns,
-        nominal: coverage.nominal,
-        all_inside: coverage.all_inside,
-        all_inside_count: coverage.count,
-        parameters,
-    };
+    let mut report = EvalReport::new(&args.predictions, &preds, &matched, &coverage);
+    let scale = args
+        .fit_calibration
+        .as_ref()
+        .map(|_| matched.fit_calibration());
+    if let Some(scale) = &scale {
+        report.calibrated = Some(Calibrated::new(scale, &matched));
+    }
     create_dir(&args.out)?;
     write_json(&args.out.join("eval.json"), &report)?;
     plots::write(&args.out, &matched, &report)?;
-    if let Some(path) = &args.fit_calibration {
-        let scale = matched.fit_calibration();
-        write_json(path, &scale)?;
+    if let (Some(path), Some(scale)) = (&args.fit_calibration, &scale) {
+        write_json(path, scale)?;
         eprintln!(
             "calibration scale factors {:?} written to {}",
             scale.scales,

@@ -40,4 +40,22 @@ pub fn print_table(r: &EvalReport) {
         r.all_inside[1],
         r.all_inside[2]
     );
+    if let Some(c) = &r.calibrated {
+        println!("after the fitted calibration (in-sample):");
+        for ((p, scale), cov) in r.parameters.iter().zip(&c.scales).zip(&c.coverage) {
+            println!(
+                "{:<12} {:>6} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8.3} {:>8.3} {:>8.3}",
+                p.residuals.parameter,
+                "",
+                format!("x{scale:.3}"),
+                "",
+                "",
+                "",
+                "",
+                cov[0],
+                cov[1],
+                cov[2]
+            );
+        }
+    }
 }
