@@ -15,6 +15,10 @@ use crate::{GalaxyPosterior, Gampen};
 /// A checkpoint ready to predict: model, label transform, preprocessing, calibration and
 /// [`PredictOptions`].
 ///
+/// Outputs are reproducible for a seed as long as nothing else draws from the device's
+/// random generator meanwhile: Burn keeps one per device per process, so two predictions
+/// running at once in one process take turns on it.
+///
 /// ```no_run
 /// use burn::tensor::Device;
 /// use gampen::predictor::{PredictOptions, Predictor};

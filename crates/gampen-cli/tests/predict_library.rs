@@ -11,9 +11,18 @@ use common::{fixture, ok, s};
 use gampen::{PredictOptions, Predictor};
 use gampen_data::Shard;
 
+/// The device's random generator is one per process: two predictions running at once in
+/// this test binary would draw from it in turns, so they take this lock.
+static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
 #[test]
 fn the_example_writes_the_csv_of_gampen_predict() {
     let (root, data, run) = fixture();
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let dir = root.join("predict-library");
     let cli = dir.join("cli.csv");
     ok(&[
@@ -34,13 +43,14 @@ fn the_example_writes_the_csv_of_gampen_predict() {
     ]);
     let lib = dir.join("lib.csv");
     let n = example::predict_catalog(run, data, Some("tiny-test"), &lib, 4, 7).unwrap();
-    let (a, b) = (std::fs::read(&cli).unwrap(), std::fs::read(&lib).unwrap());
-    assert!(n > 0 && a == b, "{n} rows; the CSVs differ");
+    let (a, b) = (read(&cli), read(&lib));
+    assert!(n > 0 && a == b, "{n} rows; the CSVs differ:\n{a}\n{b}");
 }
 
 #[test]
 fn shards_and_values_match_the_cli() {
     let (root, data, run) = fixture();
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let dir = root.join("predict-library-shard");
     let cli = dir.join("cli.csv");
     let samples = dir.join("samples.csv");

@@ -9,7 +9,7 @@ use gampen_plot::{crop_box_from_theta, crop_grid, Image2d};
 
 use crate::device::DeviceArg;
 use crate::error::{create_dir, CliError, Result};
-use crate::paths::{check_io, write_via_temp, DirOutput};
+use crate::paths::{check_io, write_via_temp, DirOutput, OutFile};
 use crate::progress;
 
 /// Options of `gampen crop`.
@@ -78,7 +78,7 @@ pub fn execute(args: &Args) -> Result<usize> {
     let batches = predictor.catalog_images(&args.data, args.split.as_deref())?;
     let file_col = batches.file_col();
     let info = out.path().join("info.csv");
-    let mut writer = csv::Writer::from_path(&info).map_err(|e| CliError::csv(&info, e))?;
+    let mut writer = OutFile::csv(&info)?;
     writer
         .write_record(batches.headers())
         .map_err(|e| CliError::csv(&info, e))?;
@@ -107,8 +107,7 @@ pub fn execute(args: &Args) -> Result<usize> {
         bar.set_position(done as u64);
     }
     bar.finish_and_clear();
-    writer.flush().map_err(|e| CliError::io(&info, e))?;
-    drop(writer);
+    OutFile::commit_csv(writer, &info)?;
     out.commit()?;
     if let (Some(path), false) = (&args.grid, grid.inputs.is_empty()) {
         write_via_temp(path, |tmp| {

@@ -16,15 +16,8 @@ use crate::progress;
 /// Options of `gampen predict`.
 ///
 /// Output: one row per galaxy, the catalog's own columns first (file_name, object_id, ...),
-/// then the summaries of each parameter in original units. `--columns default`:
-/// `preds_{name}_{mean,median,mode,std,lo68,hi68,lo95,hi95,lo99,hi99,skew,kurtosis}` (lo/hi:
-/// the 68.27, 95.45, 99.73 % intervals; kurtosis is excess). `--columns gampen`: GaMPEN's
-/// catalogue layout, `preds_{name}_{mean,median,std,skew,kurtosis,mode,sig_ci,twosig_ci,threesig_ci}`
-/// with `(low, high)` pairs in the `*_ci` columns, GaMPEN's names (bt, R_e_asec,
-/// total_flux_adus) for its published targets and a derived total_mag. Use
-/// `--intervals gampen` as well to get GaMPEN's KDE mode and mode-centred intervals.
-/// Cutouts are read one batch at a time and rows are written as they are computed, so memory
-/// does not grow with the catalog.
+/// then the summaries of each parameter in original units, laid out as `--columns` says.
+/// Rows are written batch by batch, so memory does not grow with the catalog.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// A checkpoint directory, or a training run directory (its best checkpoint is used).
@@ -63,7 +56,8 @@ pub struct Args {
     /// (1/4, 2/4, 3/4, 4/4); join the outputs with `gampen merge`.
     #[arg(long)]
     pub shard: Option<Shard>,
-    /// Rescale the intervals with a calibration fitted by `gampen evaluate --fit-calibration`.
+    /// Rescale the intervals with this calibration (fitted by `gampen evaluate
+    /// --fit-calibration`) instead of the checkpoint's calibration.json, if it has one.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
     /// Interval definition: `equal-tailed` (quantiles; binned-KDE mode) or `gampen` (GaMPEN's
@@ -72,9 +66,12 @@ pub struct Args {
     /// parameter and galaxy).
     #[arg(long, default_value_t = IntervalMethod::EqualTailed)]
     pub intervals: IntervalMethod,
-    /// Column layout: `default` (lo68/hi68/... numeric columns) or `gampen` (GaMPEN's
-    /// catalogue columns: *_sig_ci, *_twosig_ci, *_threesig_ci pairs, bt/R_e_asec/
-    /// total_flux_adus names and total_mag for its published targets).
+    /// Column layout: `default` (`preds_{name}_{mean,median,mode,std,lo68,hi68,lo95,hi95,
+    /// lo99,hi99,skew,kurtosis}`; lo/hi: the 68.27, 95.45, 99.73 % intervals; excess
+    /// kurtosis) or `gampen` (GaMPEN's catalogue: `preds_{name}_{mean,median,std,skew,
+    /// kurtosis,mode,sig_ci,twosig_ci,threesig_ci}` with `(low, high)` pairs, its names
+    /// bt/R_e_asec/total_flux_adus and a derived total_mag; add `--intervals gampen` for its
+    /// KDE mode and mode-centred intervals).
     #[arg(long, value_enum, default_value_t = Columns::Default)]
     pub columns: Columns,
     /// Monte-Carlo dropout rate to sample with, in [0, 1), instead of the checkpoint's
@@ -97,14 +94,18 @@ pub fn run(args: Args) -> Result<()> {
 /// Predicts as `args` say and returns the number of galaxies written.
 pub fn execute(args: &Args) -> Result<usize> {
     catalog_path(&args.data, args.split.as_deref())?;
-    check_outputs(args)?;
-    let device = args.device.device()?;
-    let predictor = Predictor::open(&args.model, &device)?;
-    let calibration = match &args.calibration {
-        Some(p) => Some(read_calibration(p, predictor.parameters())?),
-        None => predictor.calibration().cloned(),
-    };
-    let options = PredictOptions {
+    let (calibration, samples) = (args.calibration.as_deref(), args.samples_out.as_deref());
+    let mut inputs = vec![("--model", args.model.as_path()), ("--data", &args.data)];
+    inputs.extend(calibration.map(|c| ("--calibration", c)));
+    let mut outputs = vec![("--out", args.out.as_path())];
+    outputs.extend(samples.map(|s| ("--samples-out", s)));
+    check_io(&inputs, &outputs)?;
+    let mut predictor = Predictor::open(&args.model, &args.device.device()?)?;
+    if let Some(path) = calibration {
+        let c = read_calibration(path, predictor.parameters())?;
+        predictor = predictor.with_calibration(Some(c))?;
+    }
+    let predictor = predictor.with_options(PredictOptions {
         passes: args.passes,
         samples_per_pass: args.samples_per_pass,
         batch_size: args.batch_size,
@@ -113,12 +114,8 @@ pub fn execute(args: &Args) -> Result<usize> {
         columns: args.columns,
         dropout: args.dropout,
         shard: args.shard.unwrap_or(Shard::ALL),
-        calibrate: true,
-        keep_samples: false,
-    };
-    let predictor = predictor
-        .with_calibration(calibration)?
-        .with_options(options)?;
+        ..Default::default()
+    })?;
     if predictor.labels().is_none() {
         eprintln!(
             "warning: the checkpoint has no labels.json; predictions are in the network's units"
@@ -128,55 +125,33 @@ pub fn execute(args: &Args) -> Result<usize> {
         true => indicatif::ProgressBar::hidden(),
         false => progress::bar(0, "predict"),
     };
+    let split = args.split.as_deref();
     let mut first = true;
-    let written = predictor.write_csv(
-        &args.data,
-        args.split.as_deref(),
-        &args.out,
-        args.samples_out.as_deref(),
-        |p| {
-            if std::mem::take(&mut first) {
-                // After the first batch, so that a run that fails on its inputs prints only
-                // its error line.
-                bar.suspend(|| report(&predictor, args));
-            }
-            bar.set_length(p.total as u64);
-            bar.set_position(p.done as u64);
-            bar.set_message(format!("{:.1} galaxies/s", p.galaxies_per_second()));
-        },
-    )?;
+    let written = predictor.write_csv(&args.data, split, &args.out, samples, |p| {
+        // After the first batch, so that a run that fails on its inputs prints only its
+        // error line.
+        if std::mem::take(&mut first) {
+            bar.suspend(|| report(&predictor, args));
+        }
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        bar.set_message(format!("{:.1} galaxies/s", p.galaxies_per_second()));
+    })?;
     bar.finish_and_clear();
     Ok(written)
 }
 
-/// Refuses outputs that are, or lie inside, an input (by any spelling), and an output
-/// written twice.
-fn check_outputs(args: &Args) -> Result<()> {
-    let mut inputs = vec![("--model", args.model.as_path()), ("--data", &args.data)];
-    if let Some(c) = &args.calibration {
-        inputs.push(("--calibration", c));
-    }
-    let mut outputs = vec![("--out", args.out.as_path())];
-    if let Some(s) = &args.samples_out {
-        outputs.push(("--samples-out", s));
-    }
-    check_io(&inputs, &outputs)
-}
-
 /// The stderr lines that say which dropout rate the posterior is sampled with, and where
-/// the preprocessing and calibration come from when that is not plain.
+/// preprocessing and calibration come from when not from the checkpoint's own files.
 fn report(predictor: &Predictor, args: &Args) {
-    let (rate, own) = predictor.dropout();
-    let from = match own {
-        true => "the checkpoint's config.json",
-        false => "--dropout",
+    let (rate, from) = match args.dropout {
+        Some(p) => (p, "--dropout"),
+        None => (predictor.dropout().0, "the checkpoint's config.json"),
     };
     eprintln!("sampling with Monte-Carlo dropout rate {rate} (from {from})");
-    if !matches!(
-        predictor.preprocessing_source(),
-        PreprocessingSource::Checkpoint(_)
-    ) {
-        eprintln!("preprocessing from {}", predictor.preprocessing_source());
+    let source = predictor.preprocessing_source();
+    if !matches!(source, PreprocessingSource::Checkpoint(_)) {
+        eprintln!("preprocessing from {source}");
     }
     if args.calibration.is_none() && predictor.calibration().is_some() {
         eprintln!("calibrating intervals with the checkpoint's calibration.json");
