@@ -106,3 +106,53 @@ fn shards_and_values_match_the_cli() {
     assert_eq!(rows.len(), n);
     assert!(rows.iter().all(|r| r % 3 == 1));
 }
+
+#[test]
+fn images_and_checkpoint_calibration() {
+    let (root, data, run) = fixture();
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let options = PredictOptions::new().with_passes(2).with_batch_size(3);
+    let predictor = Predictor::open(run, &Device::flex()).unwrap();
+    let ckpt = predictor.dir().to_path_buf();
+    let predictor = predictor.with_options(options.clone()).unwrap();
+    let first = predictor
+        .catalog_batches(data, None)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    // Any iterator of raw images: the same galaxies give the same posteriors.
+    let images = first
+        .fields
+        .iter()
+        .map(|f| gampen_data::read_fits(data.join("cutouts").join(&f[0])).unwrap());
+    let from_images = predictor.predict_images(images).next().unwrap().unwrap();
+    let stds = |p: &[gampen::GalaxyPosterior]| -> Vec<f64> {
+        p.iter().map(|g| g.marginals[0].std).collect()
+    };
+    assert_eq!(stds(&from_images), stds(&first.posteriors));
+    // A calibration.json in the checkpoint is applied by default.
+    let copy = root.join("calibrated-checkpoint");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&ckpt).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+    }
+    let params = predictor.parameters().to_vec();
+    let cal = serde_json::json!({ "parameters": params, "scales": vec![2.0; params.len()] });
+    std::fs::write(copy.join("calibration.json"), cal.to_string()).unwrap();
+    let calibrated = Predictor::open(&copy, &Device::flex())
+        .unwrap()
+        .with_options(options)
+        .unwrap();
+    let batch = calibrated
+        .catalog_batches(data, None)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let doubled: Vec<f64> = stds(&first.posteriors).iter().map(|s| 2.0 * s).collect();
+    for (a, b) in stds(&batch.posteriors).iter().zip(doubled) {
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "{a} vs {b}");
+    }
+}
