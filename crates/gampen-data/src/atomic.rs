@@ -165,7 +165,7 @@ impl Drop for AtomicFile {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     let mut file = AtomicFile::create(path)?;
     file.write_all(bytes)
-        .map_err(|e| DataError::io(&tmp_sibling(path), e))?;
+        .map_err(|e| DataError::io(tmp_sibling(path), e))?;
     file.commit()
 }
 
