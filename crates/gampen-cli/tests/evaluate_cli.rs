@@ -5,7 +5,9 @@
 use std::fs;
 use std::path::Path;
 
-use gampen::calibration::{coverage, residuals, CalibrationScale, MatchedPredictions};
+use gampen::calibration::{
+    coverage, residuals, CalibrationScale, CoverageReport, MatchedPredictions, ResidualStats,
+};
 use gampen::posterior::columns::{cell, summary_headers, summary_values};
 use gampen::posterior::{MarginalSummary, PredictionTable};
 use gampen::GalaxyPosterior;
@@ -85,6 +87,42 @@ fn same(json: &Value, expected: f64, what: &str) {
     }
 }
 
+/// One parameter of eval.json against the library's residuals and coverage.
+fn same_parameter(json: &Value, r: &ResidualStats, coverage: &[f64; 3]) {
+    assert_eq!(json["parameter"], r.parameter.as_str());
+    assert_eq!(json["count"].as_u64(), Some(r.count as u64));
+    assert_eq!(json["skipped"].as_u64(), Some(r.skipped as u64));
+    for (key, v) in [
+        ("mae", r.mae),
+        ("median_abs_error", r.median_abs_error),
+        ("median_rel_error", r.median_rel_error),
+        ("rmse", r.rmse),
+        ("bias", r.bias),
+        ("median_residual", r.median_residual),
+        ("mad", r.mad),
+        ("mean_std", r.mean_std),
+    ] {
+        same(&json[key], v, &format!("{} {key}", r.parameter));
+    }
+    for l in 0..3 {
+        same(&json["coverage"][l], coverage[l], "coverage");
+    }
+    // The scatter is chosen so that the 68 % intervals miss some truths.
+    assert!((0.3..0.95).contains(&coverage[0]), "{coverage:?}");
+}
+
+/// eval.json's `calibrated` section against the library's coverage after the factors.
+fn same_calibrated(json: &Value, after: &CoverageReport) {
+    for (p, c) in after.per_parameter.iter().enumerate() {
+        for l in 0..3 {
+            same(&json["coverage"][p][l], c[l], "calibrated coverage");
+        }
+    }
+    for l in 0..3 {
+        same(&json["all_inside"][l], after.all_inside[l], "calibrated");
+    }
+}
+
 #[test]
 fn evaluate_numbers_are_the_library_functions_including_non_finite_truths() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,27 +176,7 @@ fn evaluate_numbers_are_the_library_functions_including_non_finite_truths() {
         same(&report["all_inside"][l], cov.all_inside[l], "all_inside");
     }
     for (p, r) in res.iter().enumerate() {
-        let json = &report["parameters"][p];
-        assert_eq!(json["parameter"], r.parameter.as_str());
-        assert_eq!(json["count"].as_u64(), Some(r.count as u64));
-        assert_eq!(json["skipped"].as_u64(), Some(r.skipped as u64));
-        for (key, v) in [
-            ("mae", r.mae),
-            ("median_abs_error", r.median_abs_error),
-            ("median_rel_error", r.median_rel_error),
-            ("rmse", r.rmse),
-            ("bias", r.bias),
-            ("median_residual", r.median_residual),
-            ("mad", r.mad),
-            ("mean_std", r.mean_std),
-        ] {
-            same(&json[key], v, &format!("{} {key}", r.parameter));
-        }
-        for l in 0..3 {
-            same(&json["coverage"][l], cov.per_parameter[p][l], "coverage");
-        }
-        // The scatter is chosen so that the 68 % intervals miss some truths.
-        assert!((0.3..0.95).contains(&cov.per_parameter[p][0]), "{cov:?}");
+        same_parameter(&report["parameters"][p], r, &cov.per_parameter[p]);
     }
 
     // The posterior path of the library agrees with the summary path on these galaxies.
@@ -184,24 +202,10 @@ fn evaluate_numbers_are_the_library_functions_including_non_finite_truths() {
     for (a, b) in fitted.scales.iter().zip(&library.scales) {
         assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
     }
-    // Coverage after the fitted factors, as the library gives it.
-    let after = matched.calibrated(&library).coverage();
-    for (p, c) in after.per_parameter.iter().enumerate() {
-        for l in 0..3 {
-            same(
-                &report["calibrated"]["coverage"][p][l],
-                c[l],
-                "calibrated coverage",
-            );
-        }
-    }
-    for l in 0..3 {
-        same(
-            &report["calibrated"]["all_inside"][l],
-            after.all_inside[l],
-            "calibrated",
-        );
-    }
+    same_calibrated(
+        &report["calibrated"],
+        &matched.calibrated(&library).coverage(),
+    );
 }
 
 #[test]
