@@ -8,8 +8,9 @@ use burn::tensor::{Device, Tensor};
 use gampen::calibration::{coverage, residuals};
 use gampen::data::{GalaxySet, InMemorySet};
 use gampen::posterior::Identity;
-use gampen::train::{train, OptimizerKind, TrainConfig};
-use gampen::{checkpoint, GampenConfig, PosteriorOptions};
+use gampen::train::{train, Experiment, OptimizerKind, TrainConfig};
+use gampen::{checkpoint, GampenConfig, PosteriorOptions, Preset};
+use gampen_data::{SimulatorConfig, Transform};
 use rand::{Rng, SeedableRng};
 
 const S: usize = 64;
@@ -139,4 +140,42 @@ fn small_gampen_learns_and_gives_posteriors() {
     let a = model.forward(images.clone()).into_data();
     let b = reloaded.forward(images).into_data();
     a.assert_approx_eq::<f32>(&b, burn::tensor::Tolerance::absolute(1e-5));
+}
+
+/// A whole run from a simulated data directory: the splits are read, the label transform is
+/// fitted and saved, and the run directory holds what `gampen predict` needs.
+#[test]
+fn an_experiment_trains_from_a_data_directory() {
+    let device = Device::flex();
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    gampen_data::prepare_simulated_dataset(&data, 80, &SimulatorConfig::default(), 4).unwrap();
+    let model = Preset::Small.config(vec!["bt".into(), "r_e".into()]);
+    let experiment = Experiment::new(&data, model)
+        .with_train(TrainConfig::new().with_epochs(1).with_progress(false));
+    let run = root.path().join("run");
+    let outcome = experiment.run(&run, &device, &mut ()).unwrap();
+    assert_eq!(outcome.report.epochs, 1);
+    assert!(outcome.sizes[0] > 0 && outcome.sizes[1] > 0);
+    let labels = outcome.labels.expect("a fitted label transform");
+    assert_eq!(labels.columns[0].transform, Transform::logit());
+    for file in [
+        "dataset.json",
+        "train_config.json",
+        "metrics.jsonl",
+        "best.json",
+    ] {
+        assert!(run.join(file).is_file(), "{file}");
+    }
+    let best = &outcome.report.best_checkpoint;
+    assert!(best.join("preprocessing.json").is_file(), "{best:?}");
+    let (_, saved) = checkpoint::load(&run, &device).unwrap();
+    assert_eq!(saved, Some(labels));
+
+    let wrong = Experiment::new(&data, Preset::Small.config(vec!["bt".into()]))
+        .with_transforms(Some(&[Transform::Ln, Transform::Ln]));
+    assert!(wrong
+        .unwrap_err()
+        .to_string()
+        .contains("2 label transforms for 1 labels"));
 }

@@ -2,7 +2,9 @@
 
 use burn::tensor::Device;
 use gampen::data::InMemorySet;
-use gampen::train::{train, EpochMetrics, TrainConfig, TrainReport};
+use gampen::train::{
+    train, EpochMetrics, RunDir, TrainConfig, TrainObserver, TrainReport, Trainer,
+};
 use gampen::GampenError;
 
 mod common;
@@ -247,4 +249,58 @@ fn resume_after_a_kill_cleans_temporaries_and_keeps_the_log_complete() {
     .unwrap();
     train_tiny(&device, 3, &set, &options(4), run.path());
     assert_eq!(logged_epochs(run.path()), [1, 2, 3, 4]);
+}
+
+/// What a [`TrainObserver`] saw.
+#[derive(Default)]
+struct Recorder {
+    resumed_after: Option<usize>,
+    starts: Vec<(usize, usize, usize)>,
+    batches: usize,
+    epochs: Vec<usize>,
+}
+
+impl TrainObserver for Recorder {
+    fn on_resume(&mut self, _run_dir: &std::path::Path, epoch: usize) {
+        self.resumed_after = Some(epoch);
+    }
+    fn on_epoch_start(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        self.starts.push((epoch, epochs, batches));
+    }
+    fn on_batch(&mut self, _batch: usize, mean_loss: f64) {
+        assert!(mean_loss.is_finite());
+        self.batches += 1;
+    }
+    fn on_epoch(&mut self, metrics: &EpochMetrics, _epochs: usize) {
+        self.epochs.push(metrics.epoch);
+    }
+}
+
+#[test]
+fn the_trainer_reports_every_step_to_its_observer() {
+    let _turn = seeded();
+    let device = Device::flex();
+    let set = data(24, false);
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::open(dir.path()).unwrap();
+    let fit = |epochs: usize, observer: &mut Recorder| {
+        let model = tiny_config().init(&device).unwrap();
+        Trainer::new(options(epochs))
+            .fit(model, &set, &set, &run, &device, observer)
+            .unwrap()
+            .1
+    };
+    let mut first = Recorder::default();
+    fit(2, &mut first);
+    assert_eq!(first.resumed_after, None);
+    assert_eq!(first.starts, [(1, 2, 3), (2, 2, 3)]);
+    assert_eq!((first.batches, first.epochs.as_slice()), (6, &[1, 2][..]));
+    assert_eq!(run.last_checkpoint().unwrap(), Some(run.checkpoint_dir(2)));
+
+    let mut resumed = Recorder::default();
+    let report = fit(3, &mut resumed);
+    assert_eq!(resumed.resumed_after, Some(2));
+    assert_eq!(resumed.epochs, [3]);
+    assert_eq!(report.history.len(), 3);
+    assert_eq!(logged_epochs(dir.path()), [1, 2, 3]);
 }

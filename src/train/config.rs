@@ -6,7 +6,7 @@ use super::objective::MeanLoss;
 use super::optimizer::OptimizerKind;
 use crate::error::GampenError;
 
-/// Options of [`train`](crate::train::train).
+/// Options of a training run ([`Trainer`](crate::train::Trainer), [`train`](crate::train::train)).
 #[derive(Config, Debug)]
 pub struct TrainConfig {
     /// Passes over the training set (GaMPEN: 40).
@@ -64,7 +64,9 @@ pub struct TrainConfig {
     /// Continue from the run directory's last checkpoint if there is one.
     #[config(default = true)]
     pub resume: bool,
-    /// Draw a progress bar on stderr.
+    /// Print one line per epoch on stderr from [`train`](crate::train::train)
+    /// ([`EpochLines`](crate::train::EpochLines)); a [`Trainer`](crate::train::Trainer)
+    /// reports to the observer it is given instead.
     #[config(default = true)]
     pub progress: bool,
     /// Keep this many most recent epoch checkpoints besides the best one.

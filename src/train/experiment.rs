@@ -7,7 +7,9 @@ use burn::tensor::Device;
 use gampen_data::prepare::DATASET_JSON;
 use gampen_data::stream::catalog_path;
 use gampen_data::transform::label::label_columns;
-use gampen_data::{DatasetOptions, GalaxyDataset, LabelTransform, ScalingKind, Transform};
+use gampen_data::{
+    DatasetOptions, GalaxyDataset, LabelTransform, Preprocessing, ScalingKind, Transform,
+};
 
 use super::config::TrainConfig;
 use super::observer::TrainObserver;
@@ -179,7 +181,9 @@ impl Experiment {
         write_json(&run_dir.join(DATASET_JSON), &saved)?;
         write_json(&run_dir.join(TRAIN_CONFIG_JSON), &self.train)?;
         observer.on_start(&model, sizes, self.train.epochs);
-        let trainer = Trainer::new(self.train.clone()).with_labels(labels.clone());
+        let trainer = Trainer::new(self.train.clone())
+            .with_labels(labels.clone())
+            .with_preprocessing(Some(Preprocessing::from_options(&saved)));
         let run = RunDir::open(run_dir)?;
         let (model, report) = trainer.fit(model, &train_set, &devel_set, &run, device, observer)?;
         Ok(ExperimentOutcome {

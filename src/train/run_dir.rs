@@ -3,7 +3,7 @@
 //!
 //! | path                     | content                                                    |
 //! |--------------------------|------------------------------------------------------------|
-//! | `checkpoints/epoch-NNNN` | a [`checkpoint`](crate::checkpoint) with `optimizer.bin` and `state.json` |
+//! | `checkpoints/epoch-NNNN` | a [`checkpoint`](crate::checkpoint) (with `preprocessing.json` when the trainer knows it) plus `optimizer.bin` and `state.json` |
 //! | `best.json`, `last.json` | `{"checkpoint": "checkpoints/epoch-NNNN", "epoch": N}`      |
 //! | `metrics.jsonl`          | one [`EpochMetrics`] per line                              |
 
@@ -11,12 +11,12 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use gampen_data::LabelTransform;
+use gampen_data::{LabelTransform, Preprocessing};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::EpochMetrics;
 use super::resume;
-use crate::checkpoint::{self, files, write_atomic};
+use crate::checkpoint::{self, files, write_atomic, Extras};
 use crate::error::GampenError;
 use crate::model::Gampen;
 
@@ -106,13 +106,14 @@ impl RunDir {
         })
     }
 
-    /// Saves the model of `state.epoch` with the optimiser and `state`, moves `last.json`
-    /// (and `best.json` when `state.best_epoch` is this epoch) to it, then prunes all but the
-    /// best and the `keep_last` latest checkpoints.
+    /// Saves the model of `state.epoch` with its label transform and preprocessing, the
+    /// optimiser and `state`, moves `last.json` (and `best.json` when `state.best_epoch` is
+    /// this epoch) to it, then prunes all but the best and the `keep_last` latest checkpoints.
     pub(crate) fn save_epoch(
         &self,
         model: &Gampen,
         labels: Option<&LabelTransform>,
+        preprocessing: Option<&Preprocessing>,
         optimizer: Vec<u8>,
         state: &TrainState,
         keep_last: usize,
@@ -121,12 +122,12 @@ impl RunDir {
         let dir = self.checkpoint_dir(epoch);
         let state_bytes = serde_json::to_vec_pretty(state)
             .map_err(|e| GampenError::checkpoint(&dir, format!("cannot serialise state: {e}")))?;
-        checkpoint::save_with(
-            model,
-            labels,
-            &dir,
-            &[(files::OPTIMIZER, optimizer), (files::STATE, state_bytes)],
-        )?;
+        let files = [(files::OPTIMIZER, optimizer), (files::STATE, state_bytes)];
+        let mut extras = Extras::new().with_files(&files);
+        if let Some(p) = preprocessing {
+            extras = extras.with_preprocessing(p);
+        }
+        checkpoint::save_parts(model, labels, &extras, &dir)?;
         let pointer = serde_json::to_vec(&serde_json::json!({
             "checkpoint": format!("{CHECKPOINTS}/{}", epoch_name(epoch)),
             "epoch": epoch,

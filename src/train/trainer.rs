@@ -7,7 +7,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
-use gampen_data::LabelTransform;
+use gampen_data::{LabelTransform, Preprocessing};
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
@@ -55,6 +55,7 @@ pub struct TrainReport {
 pub struct Trainer {
     config: TrainConfig,
     labels: Option<LabelTransform>,
+    preprocessing: Option<Preprocessing>,
 }
 
 impl Trainer {
@@ -63,6 +64,7 @@ impl Trainer {
         Self {
             config,
             labels: None,
+            preprocessing: None,
         }
     }
 
@@ -70,6 +72,14 @@ impl Trainer {
     /// used to report errors in original units.
     pub fn with_labels(mut self, labels: Option<LabelTransform>) -> Self {
         self.labels = labels;
+        self
+    }
+
+    /// How the training cutouts were read: saved with every checkpoint
+    /// (`preprocessing.json`), so that prediction reads cutouts the same way. It must match
+    /// the model's input size and channels.
+    pub fn with_preprocessing(mut self, preprocessing: Option<Preprocessing>) -> Self {
+        self.preprocessing = preprocessing;
         self
     }
 
@@ -147,10 +157,10 @@ impl Trainer {
                 let dir = run.checkpoint_dir(epoch);
                 GampenError::checkpoint(&dir, format!("cannot serialise optimiser: {e}"))
             })?;
-            let labels = self.labels.as_ref();
             run.save_epoch(
                 &model.valid(),
-                labels,
+                self.labels.as_ref(),
+                self.preprocessing.as_ref(),
                 optimizer.to_vec(),
                 &state,
                 config.keep_last,

@@ -1,15 +1,16 @@
 //! `gampen demo`: the whole workflow on simulated galaxies in a few minutes on a CPU.
 
 mod figures;
+mod steps;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use gampen::train::{Experiment, MeanLoss, OptimizerFamily, OptimizerKind, TrainConfig};
 use gampen::Preset;
-use gampen_data::{ScalingKind, SimulatorConfig, Transform};
+use gampen_data::{ScalingKind, Transform};
 
-use crate::commands::{evaluate, predict, simulate, train};
+use crate::commands::{evaluate, train};
 use crate::device::DeviceArg;
 use crate::error::{create_dir, Result};
 use crate::paths::DirOutput;
@@ -106,12 +107,7 @@ fn build(args: Args) -> Result<()> {
         args.count,
         data.display()
     );
-    let sim = SimulatorConfig {
-        seed: args.seed,
-        ..SimulatorConfig::default()
-    };
-    simulate::simulate(&data, &sim, args.count, true)?;
-    gampen_data::splits::write_standard_splits(&data, "bt", 5, args.seed)?;
+    steps::simulate(&args, &data)?;
     let t_sim = started.elapsed().as_secs_f64();
 
     eprintln!("[2/5] training the small preset for {} epochs", args.epochs);
@@ -126,38 +122,11 @@ fn build(args: Args) -> Result<()> {
         "[3/5] predicting posteriors ({} passes x 10 draws) for the test split",
         args.passes
     );
-    let predictions = args.out.join("predictions.csv");
-    let predict_args = predict::Args {
-        model: run_dir.clone(),
-        data: data.clone(),
-        split: Some("balanced-dev-test".into()),
-        out: predictions.clone(),
-        passes: args.passes,
-        samples_per_pass: 10,
-        batch_size: 64,
-        seed: args.seed,
-        device: args.device,
-        samples_out: None,
-        shard: None,
-        calibration: None,
-        intervals: Default::default(),
-        columns: Default::default(),
-        dropout: None,
-        quiet: false,
-    };
-    let n_test = predict::execute(&predict_args)?;
+    let (predictions, n_test) = steps::predict(&args, &run_dir, &data)?;
     let t_predict = started.elapsed().as_secs_f64() - t_sim - t_train;
 
     eprintln!("[4/5] evaluating against the true values");
-    let eval_args = evaluate::Args {
-        predictions: predictions.clone(),
-        data: data.clone(),
-        labels: None,
-        out: args.out.clone(),
-        fit_calibration: None,
-        force: true,
-    };
-    let report = evaluate::execute(&eval_args)?;
+    let report = steps::evaluate(&args, &data, &predictions)?;
 
     eprintln!("[5/5] plotting crops, a corner plot and the loss curve");
     figures::plot(&args, &data, &outcome)?;
