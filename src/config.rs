@@ -48,9 +48,23 @@ pub enum Preset {
     /// A narrow net that trains on a CPU in minutes: 64x64, 1 channel, VGG-11 at 1/8 width
     /// with batch norm, dropout 0.02 ([`GampenConfig::gampen_small`]).
     #[default]
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "A narrow net that trains on a CPU in minutes: 64x64, 1 channel, VGG-11 at \
+                      1/8 width with batch norm, dropout 0.02"
+        )
+    )]
     Small,
     /// GaMPEN as published (vgg16_w_stn_oc_drp): 239x239 (set the cutout size for 143 or 96),
     /// 3 channels, VGG-16, dropout 0.5, LDL covariance ([`GampenConfig::gampen_original`]).
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "GaMPEN as published (vgg16_w_stn_oc_drp): 239x239 (set --cutout-size for \
+                      143 or 96), 3 channels, VGG-16, dropout 0.5, LDL covariance"
+        )
+    )]
     Original,
 }
 
@@ -68,16 +82,17 @@ impl Preset {
 }
 
 /// [`GampenConfig::stn`] as one choice, "none" included: on a command line `scale`,
-/// `scale-translate`, `affine` or `none`.
+/// `scale-translate`, `affine` or `none`, for [`StnHead::Scale`], [`StnHead::ScaleTranslate`],
+/// [`StnHead::Affine`] or no spatial transformer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum StnChoice {
-    /// One-crop zoom about the centre (GaMPEN's), [`StnHead::Scale`].
+    /// One-crop zoom about the centre (GaMPEN's).
     Scale,
-    /// Zoom plus shift, [`StnHead::ScaleTranslate`].
+    /// Zoom plus shift.
     ScaleTranslate,
-    /// Full affine, [`StnHead::Affine`].
+    /// Full affine.
     Affine,
     /// No spatial transformer: the cutout goes straight into the backbone.
     None,

@@ -32,7 +32,14 @@ pub enum MeanLoss {
     Likelihood,
     /// `0.5 |y - mu|^2 + NLL(y; stop_gradient(mu), Sigma)`: the means get exactly the squared
     /// error's gradient, the covariance exactly the likelihood's for the current means.
-    #[cfg_attr(feature = "clap", value(name = "mse", alias = "squared-error"))]
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            name = "mse",
+            alias = "squared-error",
+            help = "Squared error fits the means, the likelihood the covariance around them"
+        )
+    )]
     SquaredError,
 }
 

@@ -27,9 +27,14 @@ pub enum LossKind {
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CovarianceParam {
     /// `Sigma = L L^T`, the outputs are `log L_ii` and `L_ij`. See [`crate::cholesky`].
+    #[cfg_attr(feature = "clap", value(help = "Sigma = L L^T"))]
     Cholesky,
     /// GaMPEN's layout, `Sigma = L D L^T` with unit-diagonal `L`: the outputs are `log D_i` and
     /// `L_ij`. Needed to use GaMPEN's released checkpoints. See [`crate::ldl`].
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "Sigma = L D L^T, GaMPEN's layout (its released checkpoints use it)")
+    )]
     Ldl,
 }
 
