@@ -11,6 +11,7 @@ use gampen_data::{
     DatasetOptions, GalaxyDataset, LabelTransform, Preprocessing, ScalingKind, Transform,
 };
 
+use super::calibrate::{calibrate_checkpoint, CalibrateOptions, CalibrationOutcome};
 use super::config::TrainConfig;
 use super::observer::TrainObserver;
 use super::run_dir::RunDir;
@@ -55,6 +56,9 @@ pub struct Experiment {
     pub model: GampenConfig,
     /// How to train it.
     pub train: TrainConfig,
+    /// With options: after training, fit the post-hoc calibration on the devel split with
+    /// the best model and save it into the best checkpoint ([`calibrate_checkpoint`]).
+    pub calibrate: Option<CalibrateOptions>,
 }
 
 /// What an [`Experiment`] produced.
@@ -67,6 +71,8 @@ pub struct ExperimentOutcome {
     pub report: TrainReport,
     /// Training and devel set sizes.
     pub sizes: [usize; 2],
+    /// The calibration step's factors and devel coverage, when it ran.
+    pub calibration: Option<CalibrationOutcome>,
 }
 
 impl Experiment {
@@ -88,6 +94,7 @@ impl Experiment {
             dataset,
             model,
             train: TrainConfig::new(),
+            calibrate: None,
         }
     }
 
@@ -118,12 +125,21 @@ impl Experiment {
         self
     }
 
+    /// Whether (`Some`: with these options) to calibrate on devel after training.
+    pub fn with_calibrate(mut self, calibrate: Option<CalibrateOptions>) -> Self {
+        self.calibrate = calibrate;
+        self
+    }
+
     /// Checks what can be checked before anything is read or built: the labels, the training
     /// options, and that both split catalogs exist.
     pub fn check(&self) -> Result<(), GampenError> {
         let names: Vec<String> = self.dataset.labels.iter().map(|(n, _)| n.clone()).collect();
         label_columns(&names, None)?;
         self.train.validate()?;
+        if let Some(c) = &self.calibrate {
+            c.predict_options().check()?;
+        }
         for part in ["train", "devel"] {
             catalog_path(&self.data, Some(&format!("{}-{part}", self.split)))?;
         }
@@ -186,11 +202,23 @@ impl Experiment {
             .with_preprocessing(Some(Preprocessing::from_options(&saved)));
         let run = RunDir::open(run_dir)?;
         let (model, report) = trainer.fit(model, &train_set, &devel_set, &run, device, observer)?;
+        // Fitted afresh on every run, resumed or not: the same seed refits the same factors.
+        let calibration = match &self.calibrate {
+            Some(options) => Some(calibrate_checkpoint(
+                &report.best_checkpoint,
+                &self.data,
+                &format!("{}-devel", self.split),
+                options,
+                device,
+            )?),
+            None => None,
+        };
         Ok(ExperimentOutcome {
             model,
             labels,
             report,
             sizes,
+            calibration,
         })
     }
 

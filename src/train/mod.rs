@@ -1,6 +1,7 @@
 //! Training: optimisers, the loop with checkpointing, early stopping and resume, metrics,
 //! and [`Experiment`], a whole run from a data directory.
 
+mod calibrate;
 mod config;
 mod epoch;
 mod experiment;
@@ -12,6 +13,7 @@ mod resume;
 mod run_dir;
 mod trainer;
 
+pub use calibrate::{calibrate_checkpoint, devel_summaries, CalibrateOptions, CalibrationOutcome};
 pub use config::TrainConfig;
 pub use epoch::evaluate;
 pub use experiment::{Experiment, ExperimentOutcome, TRAIN_CONFIG_JSON};

@@ -1,0 +1,151 @@
+//! Training's optional last step: post-hoc calibration fitted on the devel split and saved
+//! into the best checkpoint, so that `gampen predict` applies it by default.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use gampen_data::{catalog_path, CsvTable};
+
+use crate::atomic::write_atomic;
+use crate::calibration::{summary_coverage, truth_column, CalibrationScale, CoverageReport};
+use crate::checkpoint::files;
+use crate::error::GampenError;
+use crate::posterior::MarginalSummary;
+use crate::predictor::{PredictOptions, Predictor};
+
+/// How the calibration step samples the devel posteriors (Monte-Carlo dropout at the
+/// checkpoint's own rate, equal-tailed intervals).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalibrateOptions {
+    /// Monte-Carlo dropout passes per devel galaxy. Default 50.
+    pub passes: usize,
+    /// Draws from each pass's predicted normal. Default 10.
+    pub samples_per_pass: usize,
+    /// Galaxies per batch. Default 64.
+    pub batch_size: usize,
+    /// Seed of the dropout masks and draws: the same seed refits the same factors, so that
+    /// running the step twice (a resumed, finished run) writes the same file. Default 0.
+    pub seed: u64,
+}
+
+impl Default for CalibrateOptions {
+    fn default() -> Self {
+        Self {
+            passes: 50,
+            samples_per_pass: 10,
+            batch_size: 64,
+            seed: 0,
+        }
+    }
+}
+
+impl CalibrateOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// With `passes` Monte-Carlo dropout passes.
+    pub fn with_passes(mut self, passes: usize) -> Self {
+        self.passes = passes;
+        self
+    }
+
+    /// With seed `seed`.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The prediction options the step samples with: never calibrated, since the factors
+    /// are fitted to the raw intervals.
+    pub fn predict_options(&self) -> PredictOptions {
+        PredictOptions::new()
+            .with_passes(self.passes)
+            .with_samples_per_pass(self.samples_per_pass)
+            .with_batch_size(self.batch_size)
+            .with_seed(self.seed)
+            .with_calibrate(false)
+    }
+}
+
+/// What the calibration step fitted, and the devel coverage before and after it.
+#[derive(Clone, Debug)]
+pub struct CalibrationOutcome {
+    /// The fitted factors, as saved in the checkpoint's `calibration.json`.
+    pub scale: CalibrationScale,
+    /// Devel coverage of the raw intervals (with its nominal levels).
+    pub before: CoverageReport,
+    /// Devel coverage with the factors applied (in-sample: they were fitted on it).
+    pub after: CoverageReport,
+    /// The checkpoint directory `calibration.json` was written into.
+    pub checkpoint: PathBuf,
+    /// Devel galaxies predicted.
+    pub galaxies: usize,
+}
+
+/// Devel marginals `[galaxy][param]` of the checkpoint `predictor` for catalog `split` of
+/// `data`, with the catalog's true values `[galaxy][param]`.
+pub fn devel_summaries(
+    predictor: &Predictor,
+    data: &Path,
+    split: &str,
+) -> Result<(Vec<Vec<MarginalSummary>>, Vec<Vec<f64>>), GampenError> {
+    let catalog = CsvTable::read(&catalog_path(data, Some(split))?)?;
+    let columns: Vec<Vec<f64>> = predictor
+        .parameters()
+        .iter()
+        .map(|p| truth_column(&catalog, p))
+        .collect::<Result<_, _>>()?;
+    let (mut marginals, mut truths) = (Vec::new(), Vec::new());
+    for batch in predictor.catalog_batches(data, Some(split))? {
+        let batch = batch?;
+        for (row, post) in batch.rows.iter().zip(batch.posteriors) {
+            truths.push(columns.iter().map(|c| c[*row]).collect());
+            marginals.push(post.marginals);
+        }
+    }
+    Ok((marginals, truths))
+}
+
+/// Fits [`CalibrationScale`] on the posteriors of the checkpoint (or run: its best
+/// checkpoint) `checkpoint` for catalog `split` of `data` (the devel split: never the test
+/// split you report) and writes it, atomically, as the checkpoint's `calibration.json`.
+///
+/// The factors are fitted to the raw intervals, whatever calibration the checkpoint
+/// already holds; with the same options the step is idempotent.
+pub fn calibrate_checkpoint(
+    checkpoint: &Path,
+    data: &Path,
+    split: &str,
+    options: &CalibrateOptions,
+    device: &Device,
+) -> Result<CalibrationOutcome, GampenError> {
+    let predictor = Predictor::open(checkpoint, device)?.with_options(options.predict_options())?;
+    let (marginals, truths) = devel_summaries(&predictor, data, split)?;
+    let parameters = predictor.parameters().to_vec();
+    let before = summary_coverage(&parameters, &marginals, &truths);
+    if before.count == 0 {
+        return Err(GampenError::Config(format!(
+            "no galaxy of {split} in {} has a finite truth and prediction for every parameter: \
+             nothing to calibrate on",
+            data.display()
+        )));
+    }
+    let scale = CalibrationScale::fit_summaries(&parameters, &marginals, &truths);
+    let mut calibrated = marginals;
+    calibrated.iter_mut().for_each(|m| scale.apply_marginals(m));
+    let after = summary_coverage(&parameters, &calibrated, &truths);
+    let dir = predictor.dir().to_path_buf();
+    let path = dir.join(files::CALIBRATION);
+    let json =
+        serde_json::to_string_pretty(&scale).map_err(|e| GampenError::io(&path, e.into()))?;
+    write_atomic(&path, (json + "\n").as_bytes())?;
+    Ok(CalibrationOutcome {
+        scale,
+        before,
+        after,
+        checkpoint: dir,
+        galaxies: truths.len(),
+    })
+}
