@@ -133,7 +133,8 @@ impl PredictOptions {
 
     /// The seed of the batch whose first galaxy is catalog row `first_row` (0-based).
     pub fn batch_seed(&self, first_row: usize) -> u64 {
-        // Kept as it is: changing it changes every prediction file already written.
-        self.seed ^ (first_row as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        // Changing it would change every prediction file already written: the value is pinned
+        // in gampen_data::seed's tests.
+        gampen_data::seed::Seed(self.seed).predict_batch(first_row)
     }
 }

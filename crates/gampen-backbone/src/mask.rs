@@ -4,7 +4,7 @@
 //! builds a `rand` sampler and draws from ChaCha for every element, on one thread: profiled,
 //! that was 17 % of a Monte-Carlo-dropout posterior on flex (more than every convolution but
 //! the matrix products). Here the mask comes from a counter-based generator instead
-//! (SplitMix64's finaliser over `seed + index * golden`), filled by rayon in chunks, and holds
+//! (SplitMix64, [`crate::splitmix`], over the element's index), filled by rayon in chunks, and holds
 //! the inverted-dropout scale `1 / keep` directly, so applying it is one multiplication.
 //!
 //! The seed is drawn from the device's own generator, so `Device::seed` still makes runs
@@ -15,20 +15,10 @@
 use burn::tensor::{DType, Device, Distribution, Tensor, TensorData};
 use rayon::prelude::*;
 
-/// SplitMix64's increment (2^64 / golden ratio).
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+use crate::splitmix::{finalize, mix_seed};
+
 /// Elements per rayon task: large enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 1 << 15;
-
-/// SplitMix64's output function: a bijective mix of all 64 bits. Its twin is
-/// `gampen_data::simulate::mix_seed` (`mix(seed + (index + 1) * GOLDEN)`); this crate does not
-/// depend on gampen-data, and a dependency for eight lines would cost more than the copy.
-#[inline]
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// Whether masks for `device` are better drawn on the host (flex and ndarray, with or without
 /// autodiff).
@@ -56,7 +46,7 @@ fn seed_from(device: &Device) -> u64 {
         .expect("a float tensor converts to f32");
     draws.iter().fold(0u64, |h, &u| {
         // Uniform f32 draws in [0, 1) carry 24 random bits.
-        mix(h ^ ((u * 16_777_216.0) as u64))
+        finalize(h ^ ((u * 16_777_216.0) as u64))
     })
 }
 
@@ -69,7 +59,7 @@ fn fill(out: &mut [f32], keep: f64, scale: f32, seed: u64) {
         .for_each(|(chunk, values)| {
             let start = (chunk * CHUNK) as u64;
             for (i, v) in values.iter_mut().enumerate() {
-                let bits = mix(seed.wrapping_add((start + i as u64 + 1).wrapping_mul(GOLDEN)));
+                let bits = mix_seed(seed, start + i as u64);
                 *v = if (bits >> 32) < threshold { scale } else { 0.0 };
             }
         });
@@ -145,5 +135,27 @@ mod tests {
             .count() as f64
             / (out.len() - 1) as f64;
         assert!((both - 0.25).abs() < 0.01, "joint keep rate {both}");
+    }
+
+    /// The masks drawn before the mixing function moved to `splitmix`: the old inline formula,
+    /// restated here, so that a change there cannot silently change every posterior.
+    #[test]
+    fn masks_keep_their_values() {
+        fn old_mix(mut z: u64) -> u64 {
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        let (seed, keep) = (0xDEAD_BEEF_u64, 0.6);
+        let threshold = (keep * 4_294_967_296.0) as u64;
+        let mut out = vec![0.0f32; CHUNK + 33];
+        fill(&mut out, keep, 2.5, seed);
+        for (i, v) in out.iter().enumerate() {
+            let bits =
+                old_mix(seed.wrapping_add((i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+            let expected = if (bits >> 32) < threshold { 2.5 } else { 0.0 };
+            assert_eq!(*v, expected, "element {i}");
+        }
+        assert_eq!(finalize(12345), old_mix(12345));
     }
 }

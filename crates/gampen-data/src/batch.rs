@@ -7,6 +7,7 @@ use rand::{RngCore, SeedableRng};
 use rayon::prelude::*;
 
 use crate::dataset::GalaxyDataset;
+use crate::seed::Seed;
 use crate::transform::image::{crop_augment_into, Augment};
 
 /// One batch for the model.
@@ -101,7 +102,7 @@ impl GalaxyDataset {
         seed: Option<u64>,
         device: &'a Device,
     ) -> impl Iterator<Item = GalaxyBatch> + 'a {
-        let mut rng = seed.map(|s| StdRng::seed_from_u64(s ^ 0xA5A5_5A5A_0F0F_F0F0));
+        let mut rng = seed.map(|s| StdRng::seed_from_u64(Seed(s).epoch_augment()));
         self.epoch_indices(batch_size, seed)
             .into_iter()
             .map(move |idx| {

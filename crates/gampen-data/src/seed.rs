@@ -5,16 +5,9 @@
 //! The derivations are named here, in one place, because their exact values are part of the
 //! reproducibility contract: changing one changes every trained model and simulated set.
 
-/// SplitMix64's increment (2^64 / golden ratio).
-pub const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// SplitMix64 mixing of `seed` and a stream `index`: `mix(seed + (index + 1) * GOLDEN)`.
-pub fn mix_seed(seed: u64, index: u64) -> u64 {
-    let mut z = seed.wrapping_add(GOLDEN.wrapping_mul(index.wrapping_add(1)));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+/// SplitMix64's increment and mixing function, shared with the dropout masks of
+/// `gampen-backbone` (the lowest crate that draws random numbers, where they are defined).
+pub use gampen_backbone::splitmix::{mix_seed, GOLDEN};
 
 /// A run's seed and the seeds derived from it.
 ///
@@ -52,7 +45,23 @@ impl Seed {
     /// Random bits of the galaxy at `position` in a batch whose augmentation seed is `self`
     /// (see [`batch_augment`](Self::batch_augment)).
     pub fn sample_augment(self, position: usize) -> u64 {
-        mix_seed(self.0 ^ (position as u64).wrapping_mul(GOLDEN), 0)
+        mix_seed(self.predict_batch(position), 0)
+    }
+
+    /// Seed of the prediction batch whose first galaxy is catalog row `first_row` (0-based).
+    pub fn predict_batch(self, first_row: usize) -> u64 {
+        self.0 ^ (first_row as u64).wrapping_mul(GOLDEN)
+    }
+
+    /// Seed of standard split size `k` (0-based, in `splits::STANDARD_SPLITS` order).
+    pub fn split_size(self, k: usize) -> u64 {
+        self.0.wrapping_add(GOLDEN.wrapping_mul(k as u64 + 1))
+    }
+
+    /// Seed of the augmentation generator of an epoch whose shuffle seed is `self`
+    /// (`GalaxyDataset::epoch`).
+    pub fn epoch_augment(self) -> u64 {
+        self.0 ^ 0xA5A5_5A5A_0F0F_F0F0
     }
 }
 
@@ -72,6 +81,11 @@ mod tests {
             s.sample_augment(5),
             mix_seed(12345 ^ 5u64.wrapping_mul(GOLDEN), 0)
         );
+        // The derivations that were written out by hand where they were used, pinned as
+        // numbers (computed with the old expressions).
+        assert_eq!(s.split_size(3), 0x78DD_E6E5_FD2A_208D);
+        assert_eq!(s.epoch_augment(), 0xA5A5_5A5A_0F0F_C0C9);
+        assert_eq!(s.predict_batch(40), 0xB8AB_04FB_E3A3_5371);
         // SplitMix64's first output for state 0 (Vigna's reference implementation).
         assert_eq!(mix_seed(0, 0), 0xE220_A839_7B1D_CDAF);
         // A seed near u64::MAX wraps instead of overflowing.

@@ -22,6 +22,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::CsvTable;
+use crate::seed::Seed;
 use crate::DataError;
 
 /// Fractions of a catalog that go to train, devel (validation) and test.
@@ -304,7 +305,7 @@ pub fn write_standard_splits(
     let table = CsvTable::read(dir.join("info.csv"))?;
     let mut written = Vec::new();
     for (k, (size, fractions)) in STANDARD_SPLITS.iter().enumerate() {
-        let size_seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(k as u64 + 1));
+        let size_seed = Seed(seed).split_size(k);
         let prefix = format!("unbalanced-{size}");
         let idx = split_indices(&table, fractions, &Balance::Unbalanced, size_seed)?;
         written.extend(write_parts(dir, &table, &prefix, &idx)?);
