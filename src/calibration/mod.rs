@@ -23,12 +23,14 @@ mod coverage;
 mod curve;
 mod matched;
 mod residuals;
+mod samples;
 mod scale;
 
 pub use coverage::{summary_coverage, CoverageReport};
 pub use curve::{curve_levels, CalibrationCurve};
 pub use matched::{skip_derived_without_truth, truth_column, MatchedPredictions};
 pub use residuals::{summary_residuals, ResidualStats};
+pub use samples::SampleCoverage;
 pub use scale::CalibrationScale;
 
 use crate::posterior::{GalaxyPosterior, MarginalSummary};

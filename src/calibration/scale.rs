@@ -1,9 +1,13 @@
 //! Post-hoc recalibration: widening or narrowing every posterior about its median.
 
+use std::path::Path;
+
+use gampen_data::DataError;
 use serde::{Deserialize, Serialize};
 
 use super::coverage::hits;
 use super::{fraction, marginals_of};
+use crate::error::GampenError;
 use crate::posterior::{GalaxyPosterior, MarginalSummary, LEVELS};
 
 /// `v` moved `scale` times as far from the centre `c` (exactly `v` at scale 1, so that
@@ -72,6 +76,48 @@ impl CalibrationScale {
         truths: &[Vec<f64>],
     ) -> Self {
         Self::fit_scalar_summaries(parameters, &marginals_of(posteriors), truths)
+    }
+
+    /// Reads a calibration file (a checkpoint's `calibration.json`, or one `gampen evaluate
+    /// --fit-calibration` wrote), unchecked: [`CalibrationScale::for_parameters`] matches it
+    /// to predictions by name.
+    pub fn read(path: &Path) -> Result<Self, GampenError> {
+        let text = std::fs::read_to_string(path).map_err(|e| GampenError::io(path, e))?;
+        let c: Self = serde_json::from_str(&text).map_err(|source| DataError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if c.parameters.len() != c.scales.len()
+            || c.scales.iter().any(|s| !(s.is_finite() && *s > 0.0))
+        {
+            return Err(DataError::input(
+                path,
+                "a calibration needs one finite, positive factor per parameter",
+            )
+            .into());
+        }
+        Ok(c)
+    }
+
+    /// The factors of `names`, in that order (predictions may list their parameters in
+    /// another order than the checkpoint); the message names a parameter without a factor.
+    pub fn for_parameters(&self, names: &[String]) -> Result<Self, String> {
+        let scales = names
+            .iter()
+            .map(|n| {
+                let i = self.parameters.iter().position(|p| p == n);
+                i.and_then(|i| self.scales.get(i).copied()).ok_or_else(|| {
+                    format!(
+                        "the calibration has no factor for {n} (it has {:?})",
+                        self.parameters
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            parameters: names.to_vec(),
+            scales,
+        })
     }
 
     /// Applies the factors to one galaxy's marginals, `[param]`: intervals, std, mean and

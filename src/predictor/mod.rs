@@ -23,6 +23,7 @@ mod layout;
 mod options;
 #[allow(clippy::module_inception)]
 mod predictor;
+mod sample_table;
 mod samples;
 mod writer;
 
@@ -33,6 +34,7 @@ pub use crops::StnCrop;
 pub use layout::Layout;
 pub use options::PredictOptions;
 pub use predictor::Predictor;
+pub use sample_table::SampleTable;
 pub use samples::SampleWriter;
 
 use crate::error::GampenError;

@@ -84,13 +84,22 @@ pub struct CalibrationOutcome {
     pub galaxies: usize,
 }
 
-/// Devel marginals `[galaxy][param]` of the checkpoint `predictor` for catalog `split` of
-/// `data`, with the catalog's true values `[galaxy][param]`.
+/// Marginal summaries and true values of one catalog's galaxies, `[galaxy][param]`.
+#[derive(Clone, Debug, Default)]
+pub struct Summaries {
+    /// Each galaxy's marginals, in the predictor's parameter order.
+    pub marginals: Vec<Vec<MarginalSummary>>,
+    /// Each galaxy's true values (NaN where the catalog leaves one out).
+    pub truths: Vec<Vec<f64>>,
+}
+
+/// The marginals of `predictor` (with its options) for catalog `split` of `data`, with
+/// the catalog's true values.
 pub fn devel_summaries(
     predictor: &Predictor,
     data: &Path,
     split: &str,
-) -> Result<(Vec<Vec<MarginalSummary>>, Vec<Vec<f64>>), GampenError> {
+) -> Result<Summaries, GampenError> {
     let catalog = CsvTable::read(&catalog_path(data, Some(split))?)?;
     let columns: Vec<Vec<f64>> = predictor
         .parameters()
@@ -105,7 +114,7 @@ pub fn devel_summaries(
             marginals.push(post.marginals);
         }
     }
-    Ok((marginals, truths))
+    Ok(Summaries { marginals, truths })
 }
 
 /// Fits [`CalibrationScale`] on the posteriors of the checkpoint (or run: its best
@@ -122,7 +131,7 @@ pub fn calibrate_checkpoint(
     device: &Device,
 ) -> Result<CalibrationOutcome, GampenError> {
     let predictor = Predictor::open(checkpoint, device)?.with_options(options.predict_options())?;
-    let (marginals, truths) = devel_summaries(&predictor, data, split)?;
+    let Summaries { marginals, truths } = devel_summaries(&predictor, data, split)?;
     let parameters = predictor.parameters().to_vec();
     let before = summary_coverage(&parameters, &marginals, &truths);
     if before.count == 0 {

@@ -13,7 +13,9 @@ mod resume;
 mod run_dir;
 mod trainer;
 
-pub use calibrate::{calibrate_checkpoint, devel_summaries, CalibrateOptions, CalibrationOutcome};
+pub use calibrate::{
+    calibrate_checkpoint, devel_summaries, CalibrateOptions, CalibrationOutcome, Summaries,
+};
 pub use config::TrainConfig;
 pub use epoch::evaluate;
 pub use experiment::{Experiment, ExperimentOutcome, TRAIN_CONFIG_JSON};

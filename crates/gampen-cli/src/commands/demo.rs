@@ -2,15 +2,18 @@
 
 mod figures;
 mod steps;
+mod table;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gampen::train::{Experiment, MeanLoss, OptimizerFamily, OptimizerKind, TrainConfig};
+use gampen::train::{
+    CalibrateOptions, Experiment, MeanLoss, OptimizerFamily, OptimizerKind, TrainConfig,
+};
 use gampen::Preset;
 use gampen_data::{ScalingKind, Transform};
 
-use crate::commands::{evaluate, train};
+use crate::commands::train;
 use crate::device::DeviceArg;
 use crate::error::{create_dir, Result};
 use crate::paths::DirOutput;
@@ -21,8 +24,9 @@ use crate::progress::TrainProgress;
 /// Simulates 64x64 galaxies (default simulator), trains the small preset on bt, r_e and
 /// total_flux (logit/ln/ln, standard scaling; Adam, lr 1e-3 decayed along a cosine to 5e-5,
 /// gradient clipping 1.0, batch 32, means fitted by squared error: `--mean-loss mse`),
-/// predicts Monte-Carlo-dropout posteriors for the held-out test split, prints errors and
-/// coverage, and writes plots into --out.
+/// fits the post-hoc calibration on the devel split (`gampen train --calibrate`), predicts
+/// raw Monte-Carlo-dropout posteriors for the held-out test split, prints errors and
+/// coverage before and after the calibration, and writes plots into --out.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Output directory (data/, run/, predictions.csv, eval/ and the plots).
@@ -45,7 +49,7 @@ pub struct Args {
     /// --final-lr-factor`).
     #[arg(long, default_value_t = 0.05, value_parser = crate::flags::finite_non_negative_f64, allow_negative_numbers = true)]
     pub final_lr_factor: f64,
-    /// Monte-Carlo dropout passes per test galaxy.
+    /// Monte-Carlo dropout passes per devel (calibration) and test galaxy.
     #[arg(long, default_value_t = 50, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
     pub passes: usize,
     /// Seed of the simulation and training.
@@ -93,7 +97,12 @@ fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
     Ok(Experiment::new(data, Preset::Small.config(labels))
         .with_transforms(Some(&[Transform::logit(), Transform::Ln, Transform::Ln]))?
         .with_scaling(ScalingKind::Standard)
-        .with_train(train))
+        .with_train(train)
+        .with_calibrate(Some(
+            CalibrateOptions::new()
+                .with_passes(args.passes)
+                .with_seed(args.seed),
+        )))
 }
 
 /// Runs the demo into `args.out`.
@@ -110,7 +119,10 @@ fn build(args: Args) -> Result<()> {
     steps::simulate(&args, &data)?;
     let t_sim = started.elapsed().as_secs_f64();
 
-    eprintln!("[2/5] training the small preset for {} epochs", args.epochs);
+    eprintln!(
+        "[2/5] training the small preset for {} epochs, then calibrating on devel",
+        args.epochs
+    );
     let run_dir = args.out.join("run");
     let device = args.device.device()?;
     let mut progress = TrainProgress::new(args.device);
@@ -119,14 +131,19 @@ fn build(args: Args) -> Result<()> {
     let t_train = started.elapsed().as_secs_f64() - t_sim;
 
     eprintln!(
-        "[3/5] predicting posteriors ({} passes x 10 draws) for the test split",
+        "[3/5] predicting raw posteriors ({} passes x 10 draws) for the test split",
         args.passes
     );
-    let (predictions, n_test) = steps::predict(&args, &run_dir, &data)?;
+    let predicted = steps::predict(&args, &run_dir, &data, &device)?;
     let t_predict = started.elapsed().as_secs_f64() - t_sim - t_train;
 
     eprintln!("[4/5] evaluating against the true values");
-    let report = steps::evaluate(&args, &data, &predictions)?;
+    let report = steps::evaluate(
+        &args,
+        &data,
+        &predicted.path,
+        predicted.calibration.as_ref(),
+    )?;
 
     eprintln!("[5/5] plotting crops, a corner plot and the loss curve");
     figures::plot(&args, &data, &outcome)?;
@@ -135,9 +152,20 @@ fn build(args: Args) -> Result<()> {
     println!();
     println!(
         "GaMPEN demo: {} simulated galaxies, trained {} epochs on {} (best epoch {}), {} test galaxies, {} MC-dropout passes",
-        args.count, outcome.report.epochs, outcome.sizes[0], outcome.report.best_epoch, n_test, args.passes
+        args.count, outcome.report.epochs, outcome.sizes[0], outcome.report.best_epoch, predicted.count, args.passes
     );
-    evaluate::print_table(&report);
+    table::print(&report, outcome.calibration.as_ref());
+    if let Some(after) = &report.after {
+        let verdict = |c| match table::within(c, 5.0) {
+            true => "within",
+            false => "not within",
+        };
+        println!(
+            "test coverage {} 5 points of nominal at every level raw, {} after calibration",
+            verdict(&report.before),
+            verdict(after)
+        );
+    }
     println!();
     println!(
         "time: simulate {:.0} s, train {:.0} s, predict {:.0} s, total {:.0} s (device {})",

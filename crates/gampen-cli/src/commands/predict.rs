@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use gampen::checkpoint::{read_calibration, PreprocessingSource};
+use gampen::checkpoint::{self, read_calibration, PreprocessingSource};
 use gampen::posterior::{Columns, IntervalMethod};
 use gampen::{PredictOptions, Predictor};
 use gampen_data::{catalog_path, Shard};
@@ -58,8 +58,12 @@ pub struct Args {
     pub shard: Option<Shard>,
     /// Rescale the intervals with this calibration (fitted by `gampen evaluate
     /// --fit-calibration`) instead of the checkpoint's calibration.json, if it has one.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_calibration")]
     pub calibration: Option<PathBuf>,
+    /// Write the raw intervals: apply no calibration, not even the checkpoint's
+    /// calibration.json (what `gampen evaluate --calibration/--model` expects).
+    #[arg(long)]
+    pub no_calibration: bool,
     /// Interval definition: `equal-tailed` (quantiles; binned-KDE mode) or `gampen` (GaMPEN's
     /// aggregator: KDE mode on a 1000-point grid, windows grown around it until their KDE
     /// mass is nearest 68.27/95.45/99.73 %, std over N; costs about 1000 x draws per
@@ -114,6 +118,7 @@ pub fn execute(args: &Args) -> Result<usize> {
         columns: args.columns,
         dropout: args.dropout,
         shard: args.shard.unwrap_or(Shard::ALL),
+        calibrate: !args.no_calibration,
         ..Default::default()
     })?;
     if predictor.labels().is_none() {
@@ -153,7 +158,35 @@ fn report(predictor: &Predictor, args: &Args) {
     if !matches!(source, PreprocessingSource::Checkpoint(_)) {
         eprintln!("preprocessing from {source}");
     }
-    if args.calibration.is_none() && predictor.calibration().is_some() {
-        eprintln!("calibrating intervals with the checkpoint's calibration.json");
+    eprintln!("{}", calibration_line(predictor, args));
+}
+
+/// The one line that says whether the intervals are calibrated, and with what.
+fn calibration_line(predictor: &Predictor, args: &Args) -> String {
+    let checkpoint_file = predictor.dir().join(checkpoint::files::CALIBRATION);
+    match (
+        args.no_calibration,
+        &args.calibration,
+        predictor.calibration(),
+    ) {
+        (true, _, Some(_)) => format!(
+            "raw intervals: --no-calibration leaves {} unapplied",
+            checkpoint_file.display()
+        ),
+        (true, _, None) | (false, _, None) => {
+            "raw intervals: no calibration (the checkpoint has no calibration.json)".into()
+        }
+        (false, Some(path), Some(c)) => {
+            format!(
+                "calibrated intervals: factors {:?} from --calibration {}",
+                c.scales,
+                path.display()
+            )
+        }
+        (false, None, Some(c)) => format!(
+            "calibrated intervals: factors {:?} from {}",
+            c.scales,
+            checkpoint_file.display()
+        ),
     }
 }

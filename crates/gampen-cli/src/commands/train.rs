@@ -7,8 +7,11 @@ mod options;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use gampen::calibration::CoverageReport;
 use gampen::checkpoint;
-use gampen::train::{Experiment, ExperimentOutcome, TrainObserver, TrainReport, TRAIN_CONFIG_JSON};
+use gampen::train::{
+    CalibrateOptions, Experiment, ExperimentOutcome, TrainObserver, TrainReport, TRAIN_CONFIG_JSON,
+};
 use gampen_data::prepare::DATASET_JSON;
 
 pub use model::{ModelArgs, StartArgs};
@@ -45,6 +48,15 @@ pub struct Args {
     /// How to train.
     #[command(flatten)]
     pub train: TrainArgs,
+    /// After training, fit per-parameter interval factors on the devel split's Monte-Carlo
+    /// dropout posteriors (the best model, the checkpoint's dropout rate) and save them as
+    /// the best checkpoint's calibration.json, which `gampen predict` then applies by
+    /// default. Refitted, to the same factors, when a finished run is resumed.
+    #[arg(long)]
+    pub calibrate: bool,
+    /// Monte-Carlo dropout passes per devel galaxy for --calibrate (10 draws each).
+    #[arg(long, default_value_t = CalibrateOptions::new().passes, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    pub calibration_passes: usize,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::default())]
     pub device: DeviceArg,
@@ -99,7 +111,12 @@ pub fn experiment(args: &Args) -> Result<Experiment> {
         .with_split(&args.split)
         .with_transforms(args.labels.transforms.as_deref())?
         .with_scaling(args.labels.scaling)
-        .with_train(args.train.config(!args.quiet)))
+        .with_train(args.train.config(!args.quiet))
+        .with_calibrate(args.calibrate.then(|| {
+            CalibrateOptions::new()
+                .with_passes(args.calibration_passes)
+                .with_seed(args.train.seed)
+        })))
 }
 
 /// Trains as `args` say; writes the run directory, `dataset.json` and `loss.png`.
@@ -163,8 +180,46 @@ pub fn print_summary(args: &Args, o: &ExperimentOutcome, seconds: f64) {
         }
     }
     println!("best checkpoint: {}", r.best_checkpoint.display());
+    if let Some(c) = &o.calibration {
+        println!(
+            "calibration fitted on {} devel galaxies, saved in {}:",
+            c.galaxies,
+            c.checkpoint.join(checkpoint::files::CALIBRATION).display()
+        );
+        print_coverage_change(&c.scale.scales, &c.before, &c.after);
+    }
     println!(
         "run directory:   {} (loss curve: loss.png)",
         args.out.display()
+    );
+}
+
+/// Prints, per parameter, the factor and the coverage before -> after at the three levels,
+/// with the nominal levels in the header.
+pub fn print_coverage_change(scales: &[f64], before: &CoverageReport, after: &CoverageReport) {
+    let n = before.nominal.map(|l| format!("{:.1}", 100.0 * l));
+    println!(
+        "  {:<12} {:>7}  coverage % before -> after (nominal {} / {} / {})",
+        "parameter", "factor", n[0], n[1], n[2]
+    );
+    let rows = before.per_parameter.iter().zip(&after.per_parameter);
+    for ((name, scale), (b, a)) in before.parameters.iter().zip(scales).zip(rows) {
+        let cells: Vec<String> = (0..3)
+            .map(|l| format!("{:5.1} -> {:5.1}", 100.0 * b[l], 100.0 * a[l]))
+            .collect();
+        println!("  {name:<12} {scale:>7.3}  {}", cells.join("   "));
+    }
+    println!(
+        "  {:<12} {:>7}  {}",
+        "(all inside)",
+        "",
+        (0..3)
+            .map(|l| format!(
+                "{:5.1} -> {:5.1}",
+                100.0 * before.all_inside[l],
+                100.0 * after.all_inside[l]
+            ))
+            .collect::<Vec<_>>()
+            .join("   ")
     );
 }

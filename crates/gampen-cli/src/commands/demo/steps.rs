@@ -1,14 +1,24 @@
-//! The demo's steps that run other commands: simulating the data, predicting the test split
-//! and evaluating the predictions.
+//! The demo's steps around training, through the library: simulating the data, predicting
+//! the test split's raw posteriors, and measuring them before and after the calibration
+//! training fitted on devel.
 
 use std::path::{Path, PathBuf};
 
-use gampen_data::SimulatorConfig;
+use burn::tensor::Device;
+use gampen::calibration::{CalibrationScale, CoverageReport, MatchedPredictions};
+use gampen::checkpoint;
+use gampen::posterior::PredictionTable;
+use gampen::{PredictOptions, Predictor};
+use gampen_data::{catalog_path, CsvTable, SimulatorConfig};
 
 use super::Args;
 use crate::commands::evaluate::{self, EvalReport};
-use crate::commands::{predict, simulate};
-use crate::error::Result;
+use crate::commands::simulate;
+use crate::error::{write_json, Result};
+use crate::progress;
+
+/// The test split the demo reports on.
+pub const TEST_SPLIT: &str = "balanced-dev-test";
 
 /// Simulates `args.count` galaxies into `data` with the standard splits.
 pub fn simulate(args: &Args, data: &Path) -> Result<()> {
@@ -21,40 +31,74 @@ pub fn simulate(args: &Args, data: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Predicts posteriors (`args.passes` passes x 10 draws) for the test split into
-/// `predictions.csv`; returns its path and the number of galaxies.
-pub fn predict(args: &Args, run_dir: &Path, data: &Path) -> Result<(PathBuf, usize)> {
-    let predictions = args.out.join("predictions.csv");
-    let predict_args = predict::Args {
-        model: run_dir.to_path_buf(),
-        data: data.to_path_buf(),
-        split: Some("balanced-dev-test".into()),
-        out: predictions.clone(),
-        passes: args.passes,
-        samples_per_pass: 10,
-        batch_size: 64,
-        seed: args.seed,
-        device: args.device,
-        samples_out: None,
-        shard: None,
-        calibration: None,
-        intervals: Default::default(),
-        columns: Default::default(),
-        dropout: None,
-        quiet: false,
-    };
-    let count = predict::execute(&predict_args)?;
-    Ok((predictions, count))
+/// The raw test predictions.
+pub struct Predicted {
+    /// `predictions.csv`.
+    pub path: PathBuf,
+    /// Galaxies in it.
+    pub count: usize,
+    /// The checkpoint's calibration.json and its factors (not applied to the file).
+    pub calibration: Option<(PathBuf, CalibrationScale)>,
 }
 
-/// Errors and coverage of `predictions` against the truth in `data`, written into `args.out`.
-pub fn evaluate(args: &Args, data: &Path, predictions: &Path) -> Result<EvalReport> {
-    evaluate::execute(&evaluate::Args {
-        predictions: predictions.to_path_buf(),
-        data: data.to_path_buf(),
-        labels: None,
-        out: args.out.clone(),
-        fit_calibration: None,
-        force: true,
+/// Predicts raw posteriors (`args.passes` passes x 10 draws, no calibration) of the test
+/// split with the run's best checkpoint into `predictions.csv`.
+pub fn predict(args: &Args, run_dir: &Path, data: &Path, device: &Device) -> Result<Predicted> {
+    let predictions = args.out.join("predictions.csv");
+    let options = PredictOptions::new()
+        .with_passes(args.passes)
+        .with_seed(args.seed)
+        .with_calibrate(false);
+    let predictor = Predictor::open(run_dir, device)?.with_options(options)?;
+    let bar = progress::bar(0, "predict");
+    let count = predictor.write_csv(data, Some(TEST_SPLIT), &predictions, None, |p| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+    })?;
+    bar.finish_and_clear();
+    let file = predictor.dir().join(checkpoint::files::CALIBRATION);
+    let calibration = predictor.calibration().map(|c| (file, c.clone()));
+    Ok(Predicted {
+        path: predictions,
+        count,
+        calibration,
+    })
+}
+
+/// The test split's numbers: the evaluation of the raw predictions (with the calibration's
+/// coverage in `after_calibration`), and the coverage before and after the calibration.
+pub struct TestReport {
+    /// What eval.json holds.
+    pub eval: EvalReport,
+    /// Coverage of the raw intervals.
+    pub before: CoverageReport,
+    /// Coverage with the checkpoint's factors applied (the intervals `gampen predict`
+    /// writes by default); `None` without a calibration.
+    pub after: Option<CoverageReport>,
+}
+
+/// Errors and coverage of the raw `predictions` against the truth in `data`, before and
+/// after `calibration`; eval.json and the evaluation plots go into `args.out`.
+pub fn evaluate(
+    args: &Args,
+    data: &Path,
+    predictions: &Path,
+    calibration: Option<&(PathBuf, CalibrationScale)>,
+) -> Result<TestReport> {
+    let catalog = CsvTable::read(&catalog_path(data, None)?)?;
+    let preds = PredictionTable::read(predictions, None)?;
+    let matched = MatchedPredictions::new(&preds, &catalog)?;
+    let before = matched.coverage();
+    let mut eval = EvalReport::new(predictions, &preds, &matched, &before);
+    let after = calibration.map(|(file, c)| {
+        eval.after_calibration = Some(evaluate::applied(file, c, &matched));
+        matched.calibrated(c).coverage()
+    });
+    write_json(&args.out.join("eval.json"), &eval)?;
+    evaluate::write_plots(&args.out, &matched, &eval)?;
+    Ok(TestReport {
+        eval,
+        before,
+        after,
     })
 }

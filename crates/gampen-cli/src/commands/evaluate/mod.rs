@@ -11,10 +11,13 @@ use crate::error::{create_dir, write_json, CliError, Result};
 use crate::labels::split_list;
 use crate::paths::check_io;
 
+mod applied;
 mod plots;
 mod print;
 mod report;
 
+pub use applied::{applied, Applied, SamplesReport};
+pub use plots::write as write_plots;
 pub use print::print_table;
 pub use report::{Calibrated, EvalReport};
 
@@ -42,6 +45,22 @@ pub struct Args {
     /// predictions, not on the test set you report.
     #[arg(long)]
     pub fit_calibration: Option<PathBuf>,
+    /// Also report coverage after applying this calibration (a checkpoint's
+    /// calibration.json, or a --fit-calibration file) to the predictions. The predictions
+    /// must be raw, written by `gampen predict --no-calibration`: a checkpoint's
+    /// calibration.json is otherwise applied already, and would be applied twice.
+    #[arg(long, conflicts_with = "model")]
+    pub calibration: Option<PathBuf>,
+    /// As --calibration, with the calibration.json of this checkpoint, or of this training
+    /// run's best checkpoint (written by `gampen train --calibrate`).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Posterior samples of the same galaxies (`gampen predict --samples-out FILE.csv`,
+    /// raw as well): coverage at 22 levels per parameter (calibration_curve.png), all
+    /// parameters inside, and inside the ellipsoid of the samples' covariance, in eval.json
+    /// (and after --calibration/--model too).
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
     /// Replace eval.json and the plots when --out already holds them.
     #[arg(long)]
     pub force: bool,
@@ -56,8 +75,9 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// The files `gampen evaluate` writes into --out.
-const OUTPUT_FILES: [&str; 4] = [
+const OUTPUT_FILES: [&str; 5] = [
     "eval.json",
+    "calibration_curve.png",
     "calibration.png",
     "predicted_vs_true.png",
     "residuals.png",
@@ -71,10 +91,14 @@ fn check_outputs(args: &Args) -> Result<()> {
     if let Some(c) = &args.fit_calibration {
         outputs.push(("--fit-calibration", c));
     }
-    check_io(
-        &[("--predictions", &args.predictions), ("--data", &args.data)],
-        &outputs,
-    )?;
+    let mut inputs = vec![
+        ("--predictions", args.predictions.as_path()),
+        ("--data", &args.data),
+    ];
+    inputs.extend(args.calibration.as_deref().map(|c| ("--calibration", c)));
+    inputs.extend(args.model.as_deref().map(|m| ("--model", m)));
+    inputs.extend(args.samples.as_deref().map(|s| ("--samples", s)));
+    check_io(&inputs, &outputs)?;
     match files.iter().find(|f| f.exists()) {
         Some(f) if !args.force => Err(CliError::usage(format!(
             "--out {} already holds {}: pass --force to replace it, or choose another --out",
@@ -86,7 +110,7 @@ fn check_outputs(args: &Args) -> Result<()> {
 }
 
 /// Reads the predictions and joins them with info.csv, warning about what is left out.
-fn read(args: &Args) -> Result<(PredictionTable, MatchedPredictions)> {
+fn read(args: &Args) -> Result<(PredictionTable, MatchedPredictions, CsvTable)> {
     let info = catalog_path(&args.data, None)?;
     check_outputs(args)?;
     let wanted = args.labels.as_deref().map(split_list);
@@ -108,12 +132,12 @@ fn read(args: &Args) -> Result<(PredictionTable, MatchedPredictions)> {
             info.display()
         );
     }
-    Ok((preds, matched))
+    Ok((preds, matched, catalog))
 }
 
 /// Evaluates as `args` say, writing eval.json and the plots.
 pub fn execute(args: &Args) -> Result<EvalReport> {
-    let (preds, matched) = read(args)?;
+    let (preds, matched, catalog) = read(args)?;
     let coverage = matched.coverage();
     let partial: Vec<usize> = (0..matched.file_names.len())
         .filter(|&g| (0..matched.parameters.len()).any(|p| matched.counted(g, p).is_none()))
@@ -138,6 +162,14 @@ pub fn execute(args: &Args) -> Result<EvalReport> {
         .map(|_| matched.fit_calibration());
     if let Some(scale) = &scale {
         report.calibrated = Some(Calibrated::new(scale, &matched));
+    }
+    let given = applied::read_scale(args, &matched.parameters)?;
+    if let Some((path, scale)) = &given {
+        report.after_calibration = Some(applied::applied(path, scale, &matched));
+    }
+    if let Some(path) = &args.samples {
+        let scale = given.as_ref().map(|(_, s)| s);
+        report.samples = Some(applied::samples(path, &catalog, scale)?);
     }
     create_dir(&args.out)?;
     write_json(&args.out.join("eval.json"), &report)?;

@@ -5,7 +5,7 @@ use std::path::Path;
 use gampen::calibration::MatchedPredictions;
 use gampen::posterior::LEVELS;
 
-use super::EvalReport;
+use super::{EvalReport, SamplesReport};
 use crate::error::Result;
 use crate::paths::write_via_temp;
 
@@ -46,5 +46,36 @@ pub fn write(out: &Path, matched: &MatchedPredictions, report: &EvalReport) -> R
     let residuals = column(&|m, t| m.median - t);
     write_via_temp(&out.join("residuals.png"), |tmp| {
         Ok(gampen_plot::residual_histograms(tmp, params, &residuals)?)
+    })?;
+    match &report.samples {
+        Some(samples) => write_curve(out, samples),
+        None => Ok(()),
+    }
+}
+
+/// calibration_curve.png: the samples' coverage at every curve level, one line per
+/// parameter (and per parameter after the calibration, when one was applied), against the
+/// nominal diagonal.
+fn write_curve(out: &Path, samples: &SamplesReport) -> Result<()> {
+    let curve = &samples.before.curve;
+    let mut names = curve.parameters.clone();
+    let mut coverage = curve.per_parameter.clone();
+    if let Some(after) = &samples.after {
+        names.extend(
+            after
+                .curve
+                .parameters
+                .iter()
+                .map(|p| format!("{p} (calibrated)")),
+        );
+        coverage.extend(after.curve.per_parameter.iter().cloned());
+    }
+    write_via_temp(&out.join("calibration_curve.png"), |tmp| {
+        Ok(gampen_plot::calibration_plot(
+            tmp,
+            &names,
+            &curve.levels,
+            &coverage,
+        )?)
     })
 }

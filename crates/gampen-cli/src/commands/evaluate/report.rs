@@ -6,6 +6,8 @@ use gampen::calibration::{CalibrationScale, CoverageReport, MatchedPredictions, 
 use gampen::posterior::{Columns, PredictionTable};
 use serde::Serialize;
 
+use super::{Applied, SamplesReport};
+
 /// One parameter in `eval.json`: the library's residual statistics and coverage, over the
 /// same galaxies (`count`; `skipped` had a non-finite prediction or truth).
 #[derive(Clone, Debug, Serialize)]
@@ -41,6 +43,13 @@ pub struct EvalReport {
     /// predictions (in-sample, so it flatters them; fit on devel, report on test).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calibrated: Option<Calibrated>,
+    /// With `--calibration`/`--model`: that calibration's factors and the coverage they give
+    /// on these (raw) predictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_calibration: Option<Applied>,
+    /// With `--samples`: the calibration curve and the ellipsoid coverage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<SamplesReport>,
 }
 
 /// Coverage after a calibration, beside the uncalibrated coverage of [`EvalReport`].
@@ -90,6 +99,8 @@ impl EvalReport {
             all_inside_count: coverage.count,
             parameters,
             calibrated: None,
+            after_calibration: None,
+            samples: None,
         }
     }
 }
