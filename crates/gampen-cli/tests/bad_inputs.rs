@@ -318,18 +318,9 @@ fn image_cards<'a>(bitpix: &'a str, n1: &'a str, n2: &'a str) -> Vec<(&'a str, &
     ]
 }
 
-/// Corrupt and odd FITS files, one per split catalog of a copy of the data directory, read
-/// by `predict`: the error must name the file.
-fn fits_cases(f: &Fixture) -> Vec<Case> {
-    let dir = f.root.join("fitsdata");
-    copy_dir(&f.data, &dir);
-    let good = image_cards("-32", "48", "48");
-    let with = |extra: &[(&'static str, &'static str)]| {
-        let mut c = good.clone();
-        c.extend_from_slice(extra);
-        c
-    };
-    let mut random = vec![0u8; 5000];
+/// Xorshift bytes: a file of noise that no FITS reader should accept.
+fn noise(len: usize) -> Vec<u8> {
+    let mut random = vec![0u8; len];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for b in &mut random {
         x ^= x << 13;
@@ -337,19 +328,31 @@ fn fits_cases(f: &Fixture) -> Vec<Case> {
         x ^= x << 17;
         *b = x as u8;
     }
+    random
+}
+
+/// Files that are not FITS, or stop before their data ends.
+fn malformed_fits() -> Vec<(&'static str, Vec<u8>)> {
+    let good = image_cards("-32", "48", "48");
     let no_end: Vec<u8> = good
         .iter()
         .map(|(k, v)| card(k, v))
         .collect::<String>()
         .into();
     let full = fits(&good, &pixels(1.0));
-    let variants: Vec<(&str, Vec<u8>)> = vec![
+    vec![
         ("empty", Vec::new()),
         ("garbage", b"garbage".to_vec()),
-        ("random", random),
+        ("random", noise(5000)),
         ("no_end", no_end),
         ("truncated_data", full[..2880 + 3000].to_vec()),
         ("header_only", fits(&good, &[])),
+    ]
+}
+
+/// FITS files whose axes or pixel type are impossible or unsupported.
+fn bad_axes_fits() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
         (
             "bitpix_7",
             fits(&image_cards("7", "48", "48"), &pixels(1.0)),
@@ -383,6 +386,31 @@ fn fits_cases(f: &Fixture) -> Vec<Case> {
                 &pixels(1.0)[..192],
             ),
         ),
+        (
+            "too_small",
+            fits(&image_cards("-32", "8", "8"), &pixels(1.0)[..256]),
+        ),
+        (
+            "not_square",
+            fits(&image_cards("-32", "48", "8"), &pixels(1.0)[..48 * 8 * 4]),
+        ),
+    ]
+}
+
+/// FITS files with odd scaling or header cards, or pixels that are not numbers.
+fn bad_values_fits() -> Vec<(&'static str, Vec<u8>)> {
+    let good = image_cards("-32", "48", "48");
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut c = good.clone();
+        c.extend_from_slice(extra);
+        c
+    };
+    let swapped = |first: (&'static str, &'static str), second| {
+        let mut cards = vec![first, second];
+        cards.extend_from_slice(&good[2..]);
+        fits(&cards, &pixels(1.0))
+    };
+    vec![
         ("bscale_zero", fits(&with(&[("BSCALE", "0")]), &pixels(1.0))),
         (
             "bscale_huge",
@@ -396,43 +424,24 @@ fn fits_cases(f: &Fixture) -> Vec<Case> {
             "naxis1_repeated",
             fits(&with(&[("NAXIS1", "40")]), &pixels(1.0)),
         ),
-        (
-            "simple_false",
-            fits(
-                &[
-                    ("SIMPLE", "F"),
-                    ("BITPIX", "-32"),
-                    ("NAXIS", "2"),
-                    ("NAXIS1", "48"),
-                    ("NAXIS2", "48"),
-                ],
-                &pixels(1.0),
-            ),
-        ),
+        ("simple_false", swapped(("SIMPLE", "F"), ("BITPIX", "-32"))),
         (
             "not_simple_first",
-            fits(
-                &[
-                    ("BITPIX", "-32"),
-                    ("SIMPLE", "T"),
-                    ("NAXIS", "2"),
-                    ("NAXIS1", "48"),
-                    ("NAXIS2", "48"),
-                ],
-                &pixels(1.0),
-            ),
+            swapped(("BITPIX", "-32"), ("SIMPLE", "T")),
         ),
         ("all_nan", fits(&good, &pixels(f32::NAN))),
         ("inf_pixels", fits(&good, &pixels(f32::INFINITY))),
-        (
-            "too_small",
-            fits(&image_cards("-32", "8", "8"), &pixels(1.0)[..256]),
-        ),
-        (
-            "not_square",
-            fits(&image_cards("-32", "48", "8"), &pixels(1.0)[..48 * 8 * 4]),
-        ),
-    ];
+    ]
+}
+
+/// Corrupt and odd FITS files, one per split catalog of a copy of the data directory, read
+/// by `predict`: the error must name the file.
+fn fits_cases(f: &Fixture) -> Vec<Case> {
+    let dir = f.root.join("fitsdata");
+    copy_dir(&f.data, &dir);
+    let mut variants = malformed_fits();
+    variants.extend(bad_axes_fits());
+    variants.extend(bad_values_fits());
     let header = fs::read_to_string(f.data.join("info.csv")).expect("info.csv");
     let header = header.lines().next().expect("header line");
     let columns = header.split(',').count();
@@ -498,28 +507,69 @@ fn set_cell(header: &str, line: &str, col: &str, value: &str) -> String {
     cells.join(",")
 }
 
-/// Broken training catalogs: `train --split <case>` reads splits/<case>-train.csv (broken)
-/// and splits/<case>-devel.csv (good, or broken for the devel cases).
-fn catalog_cases(f: &Fixture) -> Vec<Case> {
-    let dir = f.root.join("catdata");
-    copy_dir(&f.data, &dir);
-    let train_csv = f.data.join("splits/tiny-train.csv");
-    let devel_csv = f.data.join("splits/tiny-devel.csv");
-    let header = fs::read_to_string(&train_csv).expect("train csv");
-    let header = header.lines().next().expect("header").to_string();
-    let h = header.clone();
-    type Edit = Box<dyn Fn(usize, &str) -> Option<String>>;
-    let cell = |row: usize, col: &'static str, value: &'static str| -> Edit {
-        let h = h.clone();
-        Box::new(move |i, l| {
-            Some(if i == row {
-                set_cell(&h, l, col, value)
-            } else {
-                l.to_string()
-            })
+/// An edit of a CSV file, line by line (line 0 is the header); `None` drops the line.
+type CsvEdit = Box<dyn Fn(usize, &str) -> Option<String>>;
+
+/// Sets cell `col` of line `row` to `value` (the file's header is `header`).
+fn cell_edit(header: &str, row: usize, col: &'static str, value: impl Into<String>) -> CsvEdit {
+    let (h, value) = (header.to_string(), value.into());
+    Box::new(move |i, l| {
+        Some(if i == row {
+            set_cell(&h, l, col, &value)
+        } else {
+            l.to_string()
         })
-    };
-    let drop_col = |col: &'static str| -> Edit {
+    })
+}
+
+/// Rewrites line `row` with `edit`, keeping the others.
+fn line_edit(row: usize, edit: fn(&str) -> String) -> CsvEdit {
+    Box::new(move |i, l| Some(if i == row { edit(l) } else { l.to_string() }))
+}
+
+/// A broken training catalog: (name, edit, what the message must name besides the file).
+type CatalogEdit = (&'static str, CsvEdit, &'static [&'static str]);
+
+/// Training catalogs (header `h`, first key `fk`) with one bad cell.
+fn bad_cell_edits(h: &str, fk: &str) -> Vec<CatalogEdit> {
+    vec![
+        ("label_inf", cell_edit(h, 2, "bt", "inf"), &["bt"]),
+        ("label_nan", cell_edit(h, 1, "r_e", "NaN"), &["r_e"]),
+        (
+            "label_overflow",
+            cell_edit(h, 3, "total_flux", "1e999"),
+            &["total_flux"],
+        ),
+        ("label_text", cell_edit(h, 1, "bt", "abc"), &["bt"]),
+        ("label_empty", cell_edit(h, 2, "r_e", ""), &["r_e"]),
+        ("label_out_of_domain", cell_edit(h, 1, "bt", "1.5"), &["bt"]),
+        (
+            "label_negative_radius",
+            cell_edit(h, 2, "r_e", "-1"),
+            &["r_e"],
+        ),
+        (
+            "key_empty",
+            cell_edit(h, 1, "file_name", ""),
+            &["file_name"],
+        ),
+        ("key_duplicate", cell_edit(h, 2, "file_name", fk), &[]),
+        (
+            "key_dot_slash",
+            cell_edit(h, 2, "file_name", format!("./{fk}")),
+            &[],
+        ),
+        (
+            "missing_cutout",
+            cell_edit(h, 1, "file_name", "nope.fits"),
+            &[],
+        ),
+    ]
+}
+
+/// Training catalogs (header `h`) with a missing, repeated or short column or row.
+fn bad_shape_edits(h: &str) -> Vec<CatalogEdit> {
+    let drop_col = |col: &'static str| -> CsvEdit {
         let k = h.split(',').position(|c| c == col).expect("column");
         Box::new(move |_, l| {
             let mut cells: Vec<&str> = l.split(',').collect();
@@ -527,44 +577,7 @@ fn catalog_cases(f: &Fixture) -> Vec<Case> {
             Some(cells.join(","))
         })
     };
-    let first_key = fs::read_to_string(&train_csv)
-        .expect("csv")
-        .lines()
-        .nth(1)
-        .expect("row")
-        .split(',')
-        .next()
-        .expect("key")
-        .to_string();
-    let fk = first_key.clone();
-    // (name, edit of the training catalog, what the message must name besides the file)
-    let edits: Vec<(&str, Edit, &[&str])> = vec![
-        ("label_inf", cell(2, "bt", "inf"), &["bt"]),
-        ("label_nan", cell(1, "r_e", "NaN"), &["r_e"]),
-        (
-            "label_overflow",
-            cell(3, "total_flux", "1e999"),
-            &["total_flux"],
-        ),
-        ("label_text", cell(1, "bt", "abc"), &["bt"]),
-        ("label_empty", cell(2, "r_e", ""), &["r_e"]),
-        ("label_out_of_domain", cell(1, "bt", "1.5"), &["bt"]),
-        ("label_negative_radius", cell(2, "r_e", "-1"), &["r_e"]),
-        ("key_empty", cell(1, "file_name", ""), &["file_name"]),
-        (
-            "key_duplicate",
-            cell(2, "file_name", Box::leak(fk.clone().into_boxed_str())),
-            &[],
-        ),
-        (
-            "key_dot_slash",
-            cell(
-                2,
-                "file_name",
-                Box::leak(format!("./{fk}").into_boxed_str()),
-            ),
-            &[],
-        ),
+    vec![
         ("missing_label_column", drop_col("bt"), &["bt"]),
         ("missing_key_column", drop_col("file_name"), &["file_name"]),
         (
@@ -575,49 +588,57 @@ fn catalog_cases(f: &Fixture) -> Vec<Case> {
         ("empty_file", Box::new(|_, _| None), &[]),
         (
             "ragged_row",
-            Box::new(|i, l| {
-                Some(if i == 1 {
-                    l.rsplit_once(',')
-                        .map(|x| x.0.to_string())
-                        .unwrap_or_default()
-                } else {
-                    l.to_string()
-                })
+            line_edit(1, |l| {
+                l.rsplit_once(',')
+                    .map(|x| x.0.to_string())
+                    .unwrap_or_default()
             }),
             &[],
         ),
-        ("missing_cutout", cell(1, "file_name", "nope.fits"), &[]),
         (
             "duplicate_column",
-            Box::new(|i, l| {
-                Some(if i == 0 {
-                    l.replacen("r_e", "bt", 1)
-                } else {
-                    l.to_string()
-                })
-            }),
+            line_edit(0, |l| l.replacen("r_e", "bt", 1)),
             &["bt"],
         ),
+    ]
+}
+
+/// `gampen train` on split `split` of `dir`, into out/`out`.
+fn train_case(f: &Fixture, dir: &Path, split: &str, out: &str, expect: &[&str]) -> Case {
+    let args = [
+        "train",
+        "--data",
+        s(dir),
+        "--split",
+        split,
+        "--out",
+        s(&f.root.join("out").join(out)),
+        "--epochs",
+        "1",
+        "--cutout-size",
+        "40",
+        "--quiet",
     ];
+    case(&format!("catalog {split}"), &args, &[dir], expect)
+}
+
+/// Broken training catalogs: `train --split <case>` reads splits/<case>-train.csv (broken)
+/// and splits/<case>-devel.csv (good, or broken for the devel cases).
+fn catalog_cases(f: &Fixture) -> Vec<Case> {
+    let dir = f.root.join("catdata");
+    copy_dir(&f.data, &dir);
+    let train_csv = f.data.join("splits/tiny-train.csv");
+    let devel_csv = f.data.join("splits/tiny-devel.csv");
+    let text = fs::read_to_string(&train_csv).expect("train csv");
+    let header = text.lines().next().expect("header");
+    let first_key = text.lines().nth(1).expect("row").split(',').next();
+    let mut edits = bad_cell_edits(header, first_key.expect("key"));
+    edits.extend(bad_shape_edits(header));
     let mut cases = Vec::new();
     for (name, edit, names) in edits {
         let file = format!("{name}-train.csv");
         edit_csv(&train_csv, &dir.join("splits").join(&file), edit);
         fs::copy(&devel_csv, dir.join(format!("splits/{name}-devel.csv"))).expect("copy");
-        let args = [
-            "train",
-            "--data",
-            s(&dir),
-            "--split",
-            name,
-            "--out",
-            s(&f.root.join(format!("out/cat-{name}"))),
-            "--epochs",
-            "1",
-            "--cutout-size",
-            "40",
-            "--quiet",
-        ];
         // A missing cutout is named by its own path, not the catalog's.
         let mut expect = if name == "missing_cutout" {
             vec!["nope.fits"]
@@ -625,31 +646,14 @@ fn catalog_cases(f: &Fixture) -> Vec<Case> {
             vec![file.as_str()]
         };
         expect.extend_from_slice(names);
-        cases.push(case(&format!("catalog {name}"), &args, &[&dir], &expect));
+        cases.push(train_case(f, &dir, name, &format!("cat-{name}"), &expect));
     }
     let name = "devel_inf";
     fs::copy(&train_csv, dir.join(format!("splits/{name}-train.csv"))).expect("copy");
     let file = format!("{name}-devel.csv");
-    edit_csv(
-        &devel_csv,
-        &dir.join("splits").join(&file),
-        cell(1, "bt", "inf"),
-    );
-    let args = [
-        "train",
-        "--data",
-        s(&dir),
-        "--split",
-        name,
-        "--out",
-        s(&f.root.join("out/cat-devel")),
-        "--epochs",
-        "1",
-        "--cutout-size",
-        "40",
-        "--quiet",
-    ];
-    cases.push(case("catalog devel_inf", &args, &[&dir], &[&file, "bt"]));
+    let edit = cell_edit(header, 1, "bt", "inf");
+    edit_csv(&devel_csv, &dir.join("splits").join(&file), edit);
+    cases.push(train_case(f, &dir, name, "cat-devel", &[&file, "bt"]));
     let args = [
         "train",
         "--data",
@@ -667,6 +671,58 @@ fn catalog_cases(f: &Fixture) -> Vec<Case> {
         &["no_such_split"],
     ));
     cases
+}
+
+/// Two copies of the truth catalog: one with the galaxy `key` twice, one with its `bt`
+/// infinite.
+fn bad_truths(f: &Fixture, key: &str) -> [PathBuf; 2] {
+    let info = f.data.join("info.csv");
+    let info_text = fs::read_to_string(&info).expect("info");
+    let info_header = info_text.lines().next().expect("header").to_string();
+    let truth_row = info_text
+        .lines()
+        .find(|l| l.starts_with(&format!("{key},")))
+        .expect("predicted galaxy in info.csv")
+        .to_string();
+    let dup_truth = f.root.join("duptruth");
+    copy_dir(&f.data, &dup_truth);
+    fs::write(
+        dup_truth.join("info.csv"),
+        format!("{info_text}{truth_row}\n"),
+    )
+    .expect("write");
+    let inf_truth = f.root.join("inftruth");
+    copy_dir(&f.data, &inf_truth);
+    edit_csv(&info, &inf_truth.join("info.csv"), |_, l| {
+        Some(if l == truth_row {
+            set_cell(&info_header, l, "bt", "inf")
+        } else {
+            l.to_string()
+        })
+    });
+    [dup_truth, inf_truth]
+}
+
+/// `gampen evaluate` of `preds` against `data`.
+fn eval_case(f: &Fixture, name: &str, preds: &Path, data: &Path, expect: &[&str]) -> Case {
+    let args = [
+        "evaluate",
+        "--predictions",
+        s(preds),
+        "--data",
+        s(data),
+        "--out",
+        s(&f.root.join("out").join(format!("eval-{name}"))),
+    ];
+    case(&format!("evaluate {name}"), &args, &[preds, data], expect)
+}
+
+/// `gampen merge` of `shards`.
+fn merge_case(f: &Fixture, name: &str, shards: &[&Path], expect: &[&str]) -> Case {
+    let target = f.root.join("out").join(format!("merge-{name}.csv"));
+    let mut args = vec!["merge", "--out", s(&target)];
+    args.extend(shards.iter().map(|p| s(p)));
+    case(&format!("merge {name}"), &args, shards, expect)
 }
 
 /// Broken prediction tables and truth catalogs for `evaluate`, and shards for `merge`.
@@ -698,52 +754,11 @@ fn table_cases(f: &Fixture) -> Vec<Case> {
     let shard_b = write("shard_b.csv", format!("{header}\n{row2}\n"));
     let other_header = write("other_header.csv", format!("file_name,x\n{key1},1\n"));
 
-    // A truth catalog with the first predicted galaxy twice, and one with an infinite truth.
-    let info = f.data.join("info.csv");
-    let info_text = fs::read_to_string(&info).expect("info");
-    let info_header = info_text.lines().next().expect("header").to_string();
-    let truth_row = info_text
-        .lines()
-        .find(|l| l.starts_with(&format!("{key1},")))
-        .expect("predicted galaxy in info.csv")
-        .to_string();
-    let dup_truth = f.root.join("duptruth");
-    copy_dir(&f.data, &dup_truth);
-    fs::write(
-        dup_truth.join("info.csv"),
-        format!("{info_text}{truth_row}\n"),
-    )
-    .expect("write");
-    let inf_truth = f.root.join("inftruth");
-    copy_dir(&f.data, &inf_truth);
-    edit_csv(&info, &inf_truth.join("info.csv"), |_, l| {
-        Some(if l == truth_row {
-            set_cell(&info_header, l, "bt", "inf")
-        } else {
-            l.to_string()
-        })
-    });
-
-    let out = f.root.join("out");
+    let [dup_truth, inf_truth] = bad_truths(f, key1);
     let eval = |name: &str, preds: &Path, data: &Path, expect: &[&str]| {
-        let args = [
-            "evaluate",
-            "--predictions",
-            s(preds),
-            "--data",
-            s(data),
-            "--out",
-            s(&out.join(format!("eval-{name}"))),
-        ];
-        case(&format!("evaluate {name}"), &args, &[preds, data], expect)
+        eval_case(f, name, preds, data, expect)
     };
-    let merge = |name: &str, shards: &[&Path], expect: &[&str]| {
-        let target = out.join(format!("merge-{name}.csv"));
-        let mut args = vec!["merge", "--out", s(&target)];
-        args.extend(shards.iter().map(|p| s(p)));
-        let inputs: Vec<&Path> = shards.to_vec();
-        case(&format!("merge {name}"), &args, &inputs, expect)
-    };
+    let merge = |name: &str, shards: &[&Path], expect: &[&str]| merge_case(f, name, shards, expect);
     vec![
         eval("duplicate prediction", &dup, &f.data, &["dup.csv", key1]),
         eval(
@@ -794,38 +809,48 @@ fn table_cases(f: &Fixture) -> Vec<Case> {
     ]
 }
 
-/// Model directories with a missing, corrupt or mismatched part, read by `predict`.
-fn model_cases(f: &Fixture) -> Vec<Case> {
-    let models = f.root.join("models");
-    let best = fs::read_to_string(f.run.join("best.json")).expect("best.json");
-    let rel = best
-        .split('"')
-        .nth(3)
-        .expect("checkpoint entry")
-        .to_string();
-    let ckpt = f.run.join(&rel);
-    type Edit = Box<dyn Fn(&Path)>;
-    let json_edit = |file: &'static str, from: &'static str, to: &'static str| -> Edit {
-        Box::new(move |d: &Path| {
-            let p = d.join(file);
-            let text = fs::read_to_string(&p).expect("read");
-            assert!(text.contains(from), "{file} has no {from}");
-            fs::write(&p, text.replacen(from, to, 1)).expect("write");
-        })
-    };
-    let write = |file: &'static str, bytes: &'static [u8]| -> Edit {
-        Box::new(move |d: &Path| fs::write(d.join(file), bytes).expect("write"))
-    };
-    let remove = |file: &'static str| -> Edit {
-        Box::new(move |d: &Path| fs::remove_file(d.join(file)).expect("remove"))
-    };
-    // (name, edit of a copy of the best checkpoint, what the message must contain)
-    let edits: Vec<(&str, Edit, &[&str])> = vec![
-        ("config missing", remove("config.json"), &["config.json"]),
-        ("config empty", write("config.json", b""), &["config.json"]),
+/// An edit of a copy of a checkpoint directory.
+type DirEdit = Box<dyn Fn(&Path)>;
+
+/// A broken checkpoint: (name, edit, what the message must contain).
+type ModelEdit = (&'static str, DirEdit, &'static [&'static str]);
+
+/// Replaces the first `from` in `file` with `to`.
+fn json_edit(file: &'static str, from: &'static str, to: &'static str) -> DirEdit {
+    Box::new(move |d: &Path| {
+        let p = d.join(file);
+        let text = fs::read_to_string(&p).expect("read");
+        assert!(text.contains(from), "{file} has no {from}");
+        fs::write(&p, text.replacen(from, to, 1)).expect("write");
+    })
+}
+
+/// Overwrites `file` with `bytes`.
+fn write_edit(file: &'static str, bytes: &'static [u8]) -> DirEdit {
+    Box::new(move |d: &Path| fs::write(d.join(file), bytes).expect("write"))
+}
+
+/// Removes `file`.
+fn remove_file_edit(file: &'static str) -> DirEdit {
+    Box::new(move |d: &Path| fs::remove_file(d.join(file)).expect("remove"))
+}
+
+/// Checkpoints whose config.json is missing, unreadable or out of range.
+fn config_edits() -> Vec<ModelEdit> {
+    vec![
+        (
+            "config missing",
+            remove_file_edit("config.json"),
+            &["config.json"],
+        ),
+        (
+            "config empty",
+            write_edit("config.json", b""),
+            &["config.json"],
+        ),
         (
             "config not json",
-            write("config.json", b"{"),
+            write_edit("config.json", b"{"),
             &["config.json"],
         ),
         (
@@ -876,6 +901,12 @@ fn model_cases(f: &Fixture) -> Vec<Case> {
             json_edit("config.json", "64,\n        64", "0,\n        64"),
             &["config.json", "hidden"],
         ),
+    ]
+}
+
+/// Checkpoints whose config does not fit the weights, or whose weights or labels are broken.
+fn weight_and_label_edits() -> Vec<ModelEdit> {
+    vec![
         (
             "config fewer parameters",
             json_edit("config.json", "\"bt\",", ""),
@@ -886,7 +917,11 @@ fn model_cases(f: &Fixture) -> Vec<Case> {
             json_edit("config.json", "\"width\": 0.125", "\"width\": 0.25"),
             &["model.bpk"],
         ),
-        ("weights missing", remove("model.bpk"), &["model.bpk"]),
+        (
+            "weights missing",
+            remove_file_edit("model.bpk"),
+            &["model.bpk"],
+        ),
         (
             "weights truncated",
             Box::new(|d: &Path| {
@@ -898,12 +933,12 @@ fn model_cases(f: &Fixture) -> Vec<Case> {
         ),
         (
             "weights garbage",
-            write("model.bpk", b"not a burnpack file at all"),
+            write_edit("model.bpk", b"not a burnpack file at all"),
             &["model.bpk"],
         ),
         (
             "labels corrupt",
-            write("labels.json", b"[1,2"),
+            write_edit("labels.json", b"[1,2"),
             &["labels.json"],
         ),
         (
@@ -919,10 +954,24 @@ fn model_cases(f: &Fixture) -> Vec<Case> {
         ),
         (
             "labels wrong type",
-            write("labels.json", b"{\"columns\": 3}"),
+            write_edit("labels.json", b"{\"columns\": 3}"),
             &["labels.json"],
         ),
-    ];
+    ]
+}
+
+/// Model directories with a missing, corrupt or mismatched part, read by `predict`.
+fn model_cases(f: &Fixture) -> Vec<Case> {
+    let models = f.root.join("models");
+    let best = fs::read_to_string(f.run.join("best.json")).expect("best.json");
+    let rel = best
+        .split('"')
+        .nth(3)
+        .expect("checkpoint entry")
+        .to_string();
+    let ckpt = f.run.join(&rel);
+    let mut edits = config_edits();
+    edits.extend(weight_and_label_edits());
     let mut cases = Vec::new();
     for (i, (name, edit, expect)) in edits.into_iter().enumerate() {
         let dir = models.join(format!("m{i:02}"));

@@ -26,6 +26,20 @@ fn sharded_predict_merge_evaluate_crop() {
     let (root, data, run) = fixture();
     let dir = root.join("predict");
     std::fs::create_dir_all(&dir).unwrap();
+    let (merged, test_rows) = predict_two_shards_and_merge(&dir, data, run);
+    let calib = evaluate_and_fit_calibration(&dir, data, &merged);
+    predict_calibrated_with_samples(&dir, data, run, &calib, test_rows);
+    shards_with_other_columns_do_not_merge(&dir);
+    crop_with_grid(root, data, run);
+}
+
+/// Predicts tiny-test in two shards and merges them: every test galaxy once, with the
+/// summary columns. Returns the merged file and the number of test galaxies.
+fn predict_two_shards_and_merge(
+    dir: &Path,
+    data: &Path,
+    run: &Path,
+) -> (std::path::PathBuf, usize) {
     let shard = |k: &str| dir.join(format!("shard{k}.csv"));
     for k in ["1", "2"] {
         ok(&[
@@ -67,13 +81,17 @@ fn sharded_predict_merge_evaluate_crop() {
     ] {
         assert!(header.contains(c), "{c} missing from {header}");
     }
+    (merged, test_rows)
+}
 
+/// Evaluates the merged predictions, fitting a calibration; returns the calibration file.
+fn evaluate_and_fit_calibration(dir: &Path, data: &Path, merged: &Path) -> std::path::PathBuf {
     let eval = dir.join("eval");
     let calib = dir.join("calib.json");
     let out = ok(&[
         "evaluate",
         "--predictions",
-        s(&merged),
+        s(merged),
         "--data",
         s(data),
         "--out",
@@ -90,8 +108,17 @@ fn sharded_predict_merge_evaluate_crop() {
     ] {
         assert!(eval.join(f).is_file(), "{f}");
     }
+    calib
+}
 
-    // Recalibrated intervals, with the raw samples.
+/// Recalibrated intervals, with the raw samples: one row per draw.
+fn predict_calibrated_with_samples(
+    dir: &Path,
+    data: &Path,
+    run: &Path,
+    calib: &Path,
+    test_rows: usize,
+) {
     let samples = dir.join("samples.csv");
     ok(&[
         "predict",
@@ -108,26 +135,32 @@ fn sharded_predict_merge_evaluate_crop() {
         "--samples-per-pass",
         "2",
         "--calibration",
-        s(&calib),
+        s(calib),
         "--samples-out",
         s(&samples),
         "--quiet",
     ]);
     let draws = std::fs::read_to_string(&samples).unwrap().lines().count() - 1;
     assert_eq!(draws, test_rows * 4);
+}
 
-    // Shards with different columns do not merge.
+/// Shards with different columns do not merge.
+fn shards_with_other_columns_do_not_merge(dir: &Path) {
+    let shard1 = dir.join("shard1.csv");
     let other = dir.join("other.csv");
     std::fs::write(&other, "file_name,x\na.fits,1\n").unwrap();
     let msg = fails(&[
         "merge",
         "--out",
         s(&dir.join("bad.csv")),
-        s(&shard("1")),
+        s(&shard1),
         s(&other),
     ]);
     assert!(msg.contains("other.csv") && msg.contains("header"), "{msg}");
+}
 
+/// STN crops as FITS with their info.csv, and a grid image.
+fn crop_with_grid(root: &Path, data: &Path, run: &Path) {
     let crops = root.join("crops");
     ok(&[
         "crop",
@@ -148,6 +181,13 @@ fn sharded_predict_merge_evaluate_crop() {
 #[test]
 fn bad_inputs_fail_with_one_line() {
     let (root, data, run) = fixture();
+    missing_inputs_fail_with_one_line(root, data, run);
+    unreadable_cutouts_fail_with_one_line(root, run);
+    bad_columns_and_syntax_fail_with_one_line(root, data);
+}
+
+/// Missing or empty data and model directories, and a shard beyond the count.
+fn missing_inputs_fail_with_one_line(root: &Path, data: &Path, run: &Path) {
     let msg = fails(&[
         "predict",
         "--model",
@@ -195,7 +235,10 @@ fn bad_inputs_fail_with_one_line() {
         "3/2",
     ]);
     assert!(msg.contains("3/2"), "{msg}");
+}
 
+/// A corrupt FITS file, and cutouts smaller than the model input.
+fn unreadable_cutouts_fail_with_one_line(root: &Path, run: &Path) {
     // A corrupt FITS file.
     let corrupt = root.join("corrupt");
     std::fs::create_dir_all(corrupt.join("cutouts")).unwrap();
@@ -244,7 +287,11 @@ fn bad_inputs_fail_with_one_line() {
         msg.contains("sim_0000000.fits") && msg.contains("32x32"),
         "{msg}"
     );
+}
 
+/// A label column the catalog lacks, a truth column missing at evaluation, and a
+/// command-line syntax error.
+fn bad_columns_and_syntax_fail_with_one_line(root: &Path, data: &Path) {
     // A label column the catalog lacks.
     let msg = fails(&[
         "train",
@@ -404,13 +451,31 @@ fn gampen_columns_and_intervals_are_what_evaluate_covers() {
         "gampen",
         "--quiet",
     ]);
-    let (header, rows) = read_csv(&preds);
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("{name} not in {header:?}"))
-    };
+    gampen_intervals_are_nested_around_the_mode(&preds);
+    evaluate_counts_the_ci_pairs(&dir, data, &preds);
+    a_quantity_without_truth_is_skipped(&dir, data, &preds);
+}
+
+/// Column `name` of `header`.
+fn column(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("{name} not in {header:?}"))
+}
+
+/// An interval cell of GaMPEN's layout, `(lo, hi)`.
+fn ci_pair(cell: &str) -> (f64, f64) {
+    let inner = cell.strip_prefix('(').unwrap().strip_suffix(')').unwrap();
+    let (a, b) = inner.split_once(", ").unwrap();
+    (a.parse().unwrap(), b.parse().unwrap())
+}
+
+/// GaMPEN's columns are all there, without our interval columns or a magnitude, and its
+/// windows grow around the KDE mode and are nested.
+fn gampen_intervals_are_nested_around_the_mode(preds: &Path) {
+    let (header, rows) = read_csv(preds);
+    let col = |name: &str| column(&header, name);
     for p in ["bt", "r_e", "total_flux"] {
         for stat in ["mean", "median", "std", "skew", "kurtosis", "mode"] {
             col(&format!("preds_{p}_{stat}"));
@@ -422,25 +487,25 @@ fn gampen_columns_and_intervals_are_what_evaluate_covers() {
         !header.iter().any(|h| h.contains("total_mag")),
         "{header:?}"
     );
-    let pair = |cell: &str| -> (f64, f64) {
-        let inner = cell.strip_prefix('(').unwrap().strip_suffix(')').unwrap();
-        let (a, b) = inner.split_once(", ").unwrap();
-        (a.parse().unwrap(), b.parse().unwrap())
-    };
     // GaMPEN's windows grow around the KDE mode and are nested.
     for r in &rows {
         let mode: f64 = r[col("preds_bt_mode")].parse().unwrap();
-        let one = pair(&r[col("preds_bt_sig_ci")]);
-        let three = pair(&r[col("preds_bt_threesig_ci")]);
+        let one = ci_pair(&r[col("preds_bt_sig_ci")]);
+        let three = ci_pair(&r[col("preds_bt_threesig_ci")]);
         assert!(one.0 <= mode && mode <= one.1, "{mode} {one:?}");
         assert!(three.0 <= one.0 && one.1 <= three.1, "{one:?} {three:?}");
     }
+}
 
+/// Coverage counted here from the *_ci pairs and info.csv equals evaluate's.
+fn evaluate_counts_the_ci_pairs(dir: &Path, data: &Path, preds: &Path) {
+    let (header, rows) = read_csv(preds);
+    let col = |name: &str| column(&header, name);
     let eval = dir.join("eval");
     ok(&[
         "evaluate",
         "--predictions",
-        s(&preds),
+        s(preds),
         "--data",
         s(data),
         "--out",
@@ -449,7 +514,6 @@ fn gampen_columns_and_intervals_are_what_evaluate_covers() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(eval.join("eval.json")).unwrap()).unwrap();
     assert_eq!(report["columns"], "gampen");
-    // Coverage counted here from the *_ci pairs and info.csv equals evaluate's.
     let (info_header, info_rows) = read_csv(&data.join("info.csv"));
     let truth_col = |name: &str| info_header.iter().position(|h| h == name).unwrap();
     let file = col("file_name");
@@ -464,7 +528,7 @@ fn gampen_columns_and_intervals_are_what_evaluate_covers() {
                         .find(|ir| ir[truth_col("file_name")] == r[file])
                         .map(|ir| ir[truth_col(p)].parse().unwrap())
                         .unwrap();
-                    let (lo, hi) = pair(&r[col(&format!("preds_{p}_{ci}"))]);
+                    let (lo, hi) = ci_pair(&r[col(&format!("preds_{p}_{ci}"))]);
                     lo <= t && t <= hi
                 })
                 .count();
@@ -473,9 +537,12 @@ fn gampen_columns_and_intervals_are_what_evaluate_covers() {
             assert_eq!(got, expected, "{p} {ci}");
         }
     }
+}
 
-    // A derived quantity without a truth column (GaMPEN's total_mag) is skipped, not an
-    // error: add one by hand to the file.
+/// A derived quantity without a truth column (GaMPEN's total_mag) is skipped, not an
+/// error: add one by hand to the file.
+fn a_quantity_without_truth_is_skipped(dir: &Path, data: &Path, preds: &Path) {
+    let (header, rows) = read_csv(preds);
     let with_mag = dir.join("with_mag.csv");
     let mut w = csv::Writer::from_path(&with_mag).unwrap();
     let mut h = header.clone();

@@ -351,6 +351,21 @@ fn killed_merge_and_simulate_leave_the_previous_output() {
 #[test]
 fn outputs_that_are_inputs_by_another_spelling_are_refused() {
     let (root, data, run) = fixture();
+    let dir = spelling_fixture(root, data);
+    let before = (snapshot(&dir), snapshot(data), snapshot(run));
+    merge_refuses_its_inputs(&dir);
+    predict_refuses_its_inputs(&dir, data, run);
+    crop_refuses_its_inputs(&dir, root, data, run);
+    evaluate_and_simulate_refuse_their_inputs(&dir, data);
+    train_import_and_demo_refuse_their_inputs(&dir, root, data, run);
+    assert_unchanged(&before.0, &dir, "refused commands (working directory)");
+    assert_unchanged(&before.1, data, "refused commands (data)");
+    assert_unchanged(&before.2, run, "refused commands (run)");
+}
+
+/// A working directory with two prediction tables, a config, and (on Unix) a symbolic link
+/// to one table and to the data directory and a hard link to the other table.
+fn spelling_fixture(root: &Path, data: &Path) -> PathBuf {
     let dir = root.join("paths");
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(dir.join("a.csv"), "file_name,preds_bt_median\na.fits,1\n").unwrap();
@@ -362,7 +377,11 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         std::os::unix::fs::symlink(data, dir.join("data-link")).unwrap();
         std::fs::hard_link(dir.join("b.csv"), dir.join("hard.csv")).unwrap();
     }
-    let before = (snapshot(&dir), snapshot(data), snapshot(run));
+    dir
+}
+
+/// `merge --out` naming one of its shards.
+fn merge_refuses_its_inputs(dir: &Path) {
     let abs_a = dir.join("a.csv");
     let merge_cases: Vec<Vec<&str>> = vec![
         vec!["merge", "--out", "./a.csv", "a.csv", "b.csv"],
@@ -374,8 +393,12 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         vec!["merge", "--out", "hard.csv", "b.csv"],
     ];
     for args in &merge_cases {
-        refused_in(&dir, args, &["--out"]);
+        refused_in(dir, args, &["--out"]);
     }
+}
+
+/// `predict --out` or `--samples-out` naming or inside an input.
+fn predict_refuses_its_inputs(dir: &Path, data: &Path, run: &Path) {
     let info_spelled = format!("{}/./info.csv", s(data));
     let inside = format!("{}/../data/p.csv", s(data));
     let model_inside = format!("{}/p.csv", s(run));
@@ -384,7 +407,7 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         v.push(out);
         v.extend_from_slice(extra);
         // Every message names --out or --samples-out, and the path at fault.
-        refused_in(&dir, &v, &["-out "]);
+        refused_in(dir, &v, &["-out "]);
     };
     predict(&info_spelled, &[]);
     predict(&inside, &[]);
@@ -395,11 +418,15 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         "y.csv",
         &["--calibration", "a.csv", "--samples-out", "sub/../a.csv"],
     );
+}
 
+/// `crop --out` or `--grid` naming or holding an input.
+fn crop_refuses_its_inputs(dir: &Path, root: &Path, data: &Path, run: &Path) {
+    let info_spelled = format!("{}/./info.csv", s(data));
     let crop = |out: &str, extra: &[&str]| {
         let mut v = vec!["crop", "--model", s(run), "--data", s(data), "--out", out];
         v.extend_from_slice(extra);
-        refused_in(&dir, &v, &["--out"]);
+        refused_in(dir, &v, &["--out"]);
     };
     crop(&format!("{}/.", s(data)), &[]);
     crop("data-link", &[]);
@@ -407,7 +434,7 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
     crop(s(root), &[]);
     let out_grid = dir.join("crops");
     let grid_msg = refused_in(
-        &dir,
+        dir,
         &[
             "crop",
             "--model",
@@ -422,7 +449,10 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         &["--grid"],
     );
     assert!(grid_msg.contains("info.csv"), "{grid_msg}");
+}
 
+/// `evaluate --out`/`--fit-calibration` and `simulate --out`/`--config` naming an input.
+fn evaluate_and_simulate_refuse_their_inputs(dir: &Path, data: &Path) {
     let eval = |out: &str, extra: &[&str], flag: &str| {
         let mut v = vec![
             "evaluate",
@@ -434,29 +464,32 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
             out,
         ];
         v.extend_from_slice(extra);
-        refused_in(&dir, &v, &[flag]);
+        refused_in(dir, &v, &[flag]);
     };
     eval(s(data), &[], "--out");
     eval("data-link/eval", &[], "--out");
     eval("e", &["--fit-calibration", "./a.csv"], "--fit-calibration");
 
     let sim_msg = refused_in(
-        &dir,
+        dir,
         &["simulate", "--out", "data-link", "--count", "2"],
         &["--force"],
     );
     assert!(sim_msg.contains("--out"), "{sim_msg}");
     refused_in(
-        &dir,
+        dir,
         &[
             "simulate", "--out", "sub/..", "--count", "2", "--config", "sim.json", "--force",
         ],
         &["--config"],
     );
+}
 
+/// `train`, `import` and `demo` outputs that hold an input or are the working directory.
+fn train_import_and_demo_refuse_their_inputs(dir: &Path, root: &Path, data: &Path, run: &Path) {
     let train = |out: &str, flag: &str| {
         refused_in(
-            &dir,
+            dir,
             &[
                 "train",
                 "--data",
@@ -477,7 +510,7 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
     assert!(not_run.contains("not a training run"), "{not_run}");
 
     refused_in(
-        &dir,
+        dir,
         &[
             "import",
             "--state-dict",
@@ -496,7 +529,7 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         &["--out", "--state-dict"],
     );
     refused_in(
-        &dir,
+        dir,
         &[
             "import",
             "--state-dict",
@@ -514,17 +547,13 @@ fn outputs_that_are_inputs_by_another_spelling_are_refused() {
         ],
         &["--force"],
     );
-    refused_in(&dir, &["demo", "--out", "sub/.."], &["--force"]);
+    refused_in(dir, &["demo", "--out", "sub/.."], &["--force"]);
     let here = refused_in(
         &dir.join("sub"),
         &["simulate", "--out", "..", "--count", "2", "--force"],
         &["--out", "current directory"],
     );
     assert!(!here.contains("--force to"), "{here}");
-
-    assert_unchanged(&before.0, &dir, "refused commands (working directory)");
-    assert_unchanged(&before.1, data, "refused commands (data)");
-    assert_unchanged(&before.2, run, "refused commands (run)");
 }
 
 #[test]

@@ -33,14 +33,12 @@ fn convs(model: &Gampen) -> Vec<Vec<f32>> {
         .collect()
 }
 
-#[test]
-fn train_starts_from_torchvision_weights_once() {
-    let root = tempfile::tempdir().expect("temp dir");
-    let (data, run) = (root.path().join("data"), root.path().join("run"));
+/// A simulated data directory of 30 galaxies with a "tiny" split.
+fn tiny_data(data: &Path) {
     ok(&[
         "simulate",
         "--out",
-        s(&data),
+        s(data),
         "--count",
         "30",
         "--size",
@@ -51,7 +49,7 @@ fn train_starts_from_torchvision_weights_once() {
     ok(&[
         "splits",
         "--data",
-        s(&data),
+        s(data),
         "--fractions",
         "0.5,0.3,0.2",
         "--name",
@@ -60,42 +58,52 @@ fn train_starts_from_torchvision_weights_once() {
         "--seed",
         "1",
     ]);
+}
+
+/// `gampen train` of the fixture's layout from `init`: VGG-16 at 1/32 width with an 8-8
+/// classifier, 3 channels. The convolutions are frozen so that the checkpoint must still
+/// hold the file's weights.
+fn train_from(data: &Path, run: &Path, epochs: &str, init: &Path) -> std::process::Output {
+    gampen(&[
+        "train",
+        "--data",
+        s(data),
+        "--split",
+        "tiny",
+        "--out",
+        s(run),
+        "--preset",
+        "original",
+        "--cutout-size",
+        "40",
+        "--channels",
+        "3",
+        "--width",
+        "0.03125",
+        "--hidden",
+        "8,8",
+        "--init-backbone",
+        s(init),
+        "--init-classifier",
+        "--freeze-backbone",
+        "--epochs",
+        epochs,
+        "--batch-size",
+        "8",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "1e-3",
+    ])
+}
+
+#[test]
+fn train_starts_from_torchvision_weights_once() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let (data, run) = (root.path().join("data"), root.path().join("run"));
+    tiny_data(&data);
     let file = torchvision_file("vgg16_narrow.pth");
-    // The fixture's layout: VGG-16 at 1/32 width with an 8-8 classifier, 3 channels. The
-    // convolutions are frozen so that the checkpoint must still hold the file's weights.
-    let train = |epochs: &str, init: &Path| {
-        gampen(&[
-            "train",
-            "--data",
-            s(&data),
-            "--split",
-            "tiny",
-            "--out",
-            s(&run),
-            "--preset",
-            "original",
-            "--cutout-size",
-            "40",
-            "--channels",
-            "3",
-            "--width",
-            "0.03125",
-            "--hidden",
-            "8,8",
-            "--init-backbone",
-            s(init),
-            "--init-classifier",
-            "--freeze-backbone",
-            "--epochs",
-            epochs,
-            "--batch-size",
-            "8",
-            "--optimizer",
-            "adam",
-            "--lr",
-            "1e-3",
-        ])
-    };
+    let train = |epochs: &str, init: &Path| train_from(&data, &run, epochs, init);
     let first = train("1", &file);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
@@ -122,18 +130,22 @@ fn train_starts_from_torchvision_weights_once() {
     );
     assert!(run.join("checkpoints/epoch-0002").is_dir());
 
-    // A backbone of another depth (the small preset's batch-normalised VGG-11) and a file of
-    // another depth each fail with one line naming the file.
+    other_depths_fail_with_one_line(root.path(), &data, &file);
+}
+
+/// A backbone of another depth (the small preset's batch-normalised VGG-11) and a file of
+/// another depth each fail with one line naming the file.
+fn other_depths_fail_with_one_line(root: &Path, data: &Path, file: &Path) {
     let msg = fails(&[
         "train",
         "--data",
-        s(&data),
+        s(data),
         "--split",
         "tiny",
         "--out",
-        s(&root.path().join("r2")),
+        s(&root.join("r2")),
         "--init-backbone",
-        s(&file),
+        s(file),
     ]);
     assert!(
         msg.contains("vgg16_narrow.pth") && msg.contains("batch"),
@@ -143,11 +155,11 @@ fn train_starts_from_torchvision_weights_once() {
     let msg = fails(&[
         "train",
         "--data",
-        s(&data),
+        s(data),
         "--split",
         "tiny",
         "--out",
-        s(&root.path().join("r3")),
+        s(&root.join("r3")),
         "--preset",
         "original",
         "--cutout-size",
