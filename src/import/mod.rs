@@ -41,6 +41,7 @@ mod keymap;
 mod photometry;
 pub mod published;
 mod pytorch;
+mod request;
 mod scaling;
 
 pub use arch::OriginalArch;
@@ -51,6 +52,7 @@ pub use photometry::{
 };
 pub use published::{import_published, PublishedModel, PUBLISHED_TARGETS};
 pub use pytorch::{import_pytorch, import_pytorch_with_config};
+pub use request::{ImportRequest, Imported, LabelScaling};
 pub use scaling::{bt_snap_limits, gampen_label_transform, scaling_from_data_dir, ScalingData};
 mod torchvision;
 pub use torchvision::{init_backbone_from_torchvision, TorchvisionInit};

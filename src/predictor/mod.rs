@@ -18,6 +18,7 @@
 //! ```
 
 mod catalog;
+mod crop_dir;
 mod crops;
 mod layout;
 mod options;
@@ -30,6 +31,7 @@ mod writer;
 use std::path::Path;
 
 pub use catalog::{CatalogBatches, CatalogImages, ImageBatch, PredictedBatch, Progress};
+pub use crop_dir::CropsWritten;
 pub use crops::StnCrop;
 pub use layout::Layout;
 pub use options::PredictOptions;

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod atomic_dir;
 mod batch;
 pub mod catalog;
 mod dataset;
