@@ -26,14 +26,6 @@ pub enum CliError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A CSV error on a named file.
-    #[error("{path}: CSV error: {source}")]
-    Csv {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: csv::Error,
-    },
     /// A JSON error on a named file.
     #[error("{path}: JSON error: {source}")]
     Json {
@@ -56,14 +48,6 @@ impl CliError {
     /// Wraps an I/O error with its path.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         CliError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-
-    /// Wraps a CSV error with its path.
-    pub fn csv(path: &Path, source: csv::Error) -> Self {
-        CliError::Csv {
             path: path.to_path_buf(),
             source,
         }
@@ -98,7 +82,13 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
 /// failure.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::json(path, e))?;
-    crate::paths::write_file(path, (text + "\n").as_bytes())
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir(parent)?;
+    }
+    Ok(gampen_data::atomic::write_atomic(
+        path,
+        (text + "\n").as_bytes(),
+    )?)
 }
 
 /// Creates `dir` and its parents, naming it on failure.

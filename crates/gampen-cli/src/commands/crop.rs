@@ -3,13 +3,14 @@
 
 use std::path::PathBuf;
 
+use gampen::predictor::StnCrop;
 use gampen::{PredictOptions, Predictor};
 use gampen_data::catalog_path;
 use gampen_plot::{crop_box_from_theta, crop_grid, Image2d};
 
 use crate::device::DeviceArg;
-use crate::error::{create_dir, CliError, Result};
-use crate::paths::{check_io, write_via_temp, DirOutput, OutFile};
+use crate::error::{CliError, Result};
+use crate::paths::{check_io, write_via_temp, DirOutput};
 use crate::progress;
 
 /// Options of `gampen crop`.
@@ -73,70 +74,41 @@ pub fn execute(args: &Args) -> Result<usize> {
     let device = args.device.device()?;
     let predictor = Predictor::open(&args.model, &device)?
         .with_options(PredictOptions::new().with_batch_size(args.batch_size))?;
-    let out_cutouts = out.path().join("cutouts");
-    create_dir(&out_cutouts)?;
-    let batches = predictor.catalog_images(&args.data, args.split.as_deref())?;
-    let file_col = batches.file_col();
-    let info = out.path().join("info.csv");
-    let mut writer = OutFile::csv(&info)?;
-    writer
-        .write_record(batches.headers())
-        .map_err(|e| CliError::csv(&info, e))?;
-
     let bar = progress::spinner("crop");
-    let mut grid = Grid::default();
-    let mut done = 0usize;
-    for batch in batches {
-        let batch = batch?;
-        let crops = predictor.stn_crops(batch.images)?;
-        for (fields, crop) in batch.fields.iter().zip(crops) {
-            let name = &fields[file_col];
-            let path = out_cutouts.join(name);
-            if let Some(parent) = path.parent() {
-                create_dir(parent)?;
-            }
-            crop.write_fits(&path, name)?;
-            writer
-                .write_record(fields)
-                .map_err(|e| CliError::csv(&info, e))?;
-            if grid.inputs.len() < args.grid_count {
-                grid.push(&crop);
-            }
-            done += 1;
-        }
-        bar.set_position(done as u64);
-    }
+    let keep = if args.grid.is_some() {
+        args.grid_count
+    } else {
+        0
+    };
+    let written = predictor.write_crops(
+        &args.data,
+        args.split.as_deref(),
+        out.path(),
+        keep,
+        |done| bar.set_position(done as u64),
+    )?;
     bar.finish_and_clear();
-    OutFile::commit_csv(writer, &info)?;
     out.commit()?;
-    if let (Some(path), false) = (&args.grid, grid.inputs.is_empty()) {
-        write_via_temp(path, |tmp| {
-            Ok(crop_grid(tmp, &grid.inputs, &grid.boxes, &grid.crops, 4)?)
-        })?;
+    if let (Some(path), false) = (&args.grid, written.first.is_empty()) {
+        write_via_temp(path, |tmp| grid(tmp, &written.first))?;
     }
-    Ok(done)
+    Ok(written.count)
 }
 
-/// The first galaxies' inputs, crop boxes and crops (first band), for the PNG grid.
-#[derive(Default)]
-struct Grid {
-    inputs: Vec<Image2d>,
-    boxes: Vec<[f64; 4]>,
-    crops: Vec<Image2d>,
-}
-
-impl Grid {
-    fn push(&mut self, crop: &gampen::predictor::StnCrop) {
-        let band = |img: &gampen_data::Image| Image2d {
-            width: img.width,
-            height: img.height,
-            data: img.band(0).to_vec(),
-        };
-        self.inputs.push(band(&crop.input));
-        self.crops.push(band(&crop.crop));
-        let s = crop.input.width;
-        self.boxes.push(crop_box_from_theta(crop.theta, s, s));
-    }
+/// The crops' inputs with their crop boxes, beside the crops (first band), as a PNG.
+fn grid(path: &std::path::Path, crops: &[StnCrop]) -> Result<()> {
+    let band = |img: &gampen_data::Image| Image2d {
+        width: img.width,
+        height: img.height,
+        data: img.band(0).to_vec(),
+    };
+    let inputs: Vec<_> = crops.iter().map(|c| band(&c.input)).collect();
+    let boxes: Vec<_> = crops
+        .iter()
+        .map(|c| crop_box_from_theta(c.theta, c.input.width, c.input.width))
+        .collect();
+    let cropped: Vec<_> = crops.iter().map(|c| band(&c.crop)).collect();
+    Ok(crop_grid(path, &inputs, &boxes, &cropped, 4)?)
 }
 
 /// Tensor values as `f32`, row-major.

@@ -3,13 +3,7 @@
 use std::path::PathBuf;
 
 use gampen::checkpoint;
-use gampen::import::published::import_published_with_config;
-use gampen::import::{
-    gampen_label_transform, import_pytorch_with_config, scaling_from_data_dir, OriginalArch,
-    PublishedModel, ScalingData,
-};
-use gampen::GampenConfig;
-use gampen_data::LabelTransform;
+use gampen::import::{ImportRequest, Imported, LabelScaling, OriginalArch, ScalingData};
 
 use crate::device::DeviceArg;
 use crate::error::{CliError, Result};
@@ -81,32 +75,24 @@ pub fn run(args: Args) -> Result<()> {
     }
     check_outputs(&args)?;
     let device = args.device.device()?;
-    let (model, labels, what) = match &args.published {
-        Some(name) => {
-            let preset = PublishedModel::find(name)?;
-            let dir = args.scaling_data.as_ref().ok_or_else(|| {
+    let request = match &args.published {
+        Some(name) => ImportRequest::published(
+            name,
+            args.scaling_data.clone().ok_or_else(|| {
                 CliError::usage("--published needs --scaling-data (GaMPEN's scaling_data_dir)")
-            })?;
-            let (model, labels) = import_published_with_config(
-                preset,
-                &preset.config(),
-                &args.state_dict,
-                dir,
-                &device,
-            )?;
-            (model, Some(labels), format!("published model {preset}"))
-        }
-        None => {
-            let (arch, config) = custom_config(&args)?;
-            let labels = custom_labels(&args, &config.parameters)?;
-            let model = import_pytorch_with_config(&args.state_dict, arch, &config, &device)?;
-            (model, labels, arch.name().to_string())
-        }
+            })?,
+        )?,
+        None => custom_request(&args)?,
     };
+    let Imported {
+        model,
+        labels,
+        description,
+    } = request.import(&args.state_dict, &device)?;
     checkpoint::save(&model, labels.as_ref(), &args.out)?;
     let cfg = model.config();
     println!(
-        "imported {what} into {}: {}x{} input, {} channels, dropout {}, predicting {}{}",
+        "imported {description} into {}: {}x{} input, {} channels, dropout {}, predicting {}{}",
         args.out.display(),
         cfg.cutout_size,
         cfg.cutout_size,
@@ -136,52 +122,38 @@ fn check_outputs(args: &Args) -> Result<()> {
     require_force("--out", &args.out, args.force)
 }
 
-/// The architecture and config of a model imported without a preset.
-fn custom_config(args: &Args) -> Result<(OriginalArch, GampenConfig)> {
+/// The request for a model imported without a preset (clap has made sure of --cutout-size
+/// and --dropout, and checked the rate).
+fn custom_request(args: &Args) -> Result<ImportRequest> {
     let arch = OriginalArch::from_name(args.arch.as_deref().unwrap_or("vgg16_w_stn_oc_drp"))?;
     let params = split_list(args.labels.as_deref().unwrap_or("bt,r_e,total_flux"));
     if params.is_empty() {
         return Err(CliError::usage("--labels is empty"));
     }
-    let dropout = args.dropout.ok_or_else(|| {
-        CliError::usage(
-            "--dropout is required without --published: a state dict does not store the rate \
-             the model was trained with (GaMPEN's published models: 0.0002-0.0007)",
-        )
-    })?;
-    if !(0.0..1.0).contains(&dropout) {
-        return Err(CliError::usage(format!(
-            "--dropout {dropout}: must be in [0, 1)"
-        )));
-    }
-    let cutout = args
-        .cutout_size
-        .ok_or_else(|| CliError::usage("--cutout-size is required without --published"))?;
-    Ok((arch, arch.config(cutout, params).with_dropout(dropout)))
-}
-
-/// The label transform of a model imported without a preset, if any was given.
-fn custom_labels(args: &Args, params: &[String]) -> Result<Option<LabelTransform>> {
-    if let Some(dir) = &args.scaling_data {
-        let slug = args.scaling_slug.clone().ok_or_else(|| {
-            CliError::usage(
-                "--scaling-data without --published needs --scaling-slug (e.g. balanced-dev2)",
-            )
-        })?;
-        let data = ScalingData {
+    let (Some(cutout), Some(dropout)) = (args.cutout_size, args.dropout) else {
+        return Err(CliError::usage(
+            "--cutout-size and --dropout are required without --published",
+        ));
+    };
+    let scaling = match (&args.scaling_data, &args.label_scaling) {
+        (Some(dir), _) => LabelScaling::DataDir(ScalingData {
             dir: dir.clone(),
-            slug,
-        };
-        return Ok(Some(scaling_from_data_dir(&data, params)?));
-    }
-    match &args.label_scaling {
-        Some(p) => Ok(Some(gampen_label_transform(p, params)?)),
-        None => {
+            slug: args.scaling_slug.clone().ok_or_else(|| {
+                CliError::usage(
+                    "--scaling-data without --published needs --scaling-slug (e.g. balanced-dev2)",
+                )
+            })?,
+        }),
+        (None, Some(file)) => LabelScaling::File(file.clone()),
+        (None, None) => {
             eprintln!(
                 "warning: no --label-scaling or --scaling-data; predictions will be in the \
                  network's scaled units"
             );
-            Ok(None)
+            LabelScaling::None
         }
-    }
+    };
+    Ok(ImportRequest::custom(
+        arch, cutout, params, dropout, scaling,
+    )?)
 }
