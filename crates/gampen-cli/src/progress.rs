@@ -8,29 +8,25 @@ use gampen::train::{EpochLines, EpochMetrics, TrainObserver};
 use gampen::Gampen;
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// `bar` drawn with the indicatif `template`.
+fn styled(bar: ProgressBar, template: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template(template).expect("static template");
+    bar.set_style(style.progress_chars("=> "));
+    bar
+}
+
 /// A bar of `len` items labelled `what` (hidden when `len` is 0 or stderr is not a terminal,
 /// as indicatif decides).
 pub fn bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{what} [{{bar:30}}] {{pos}}/{{len}} {{msg}} ({{elapsed}} elapsed, eta {{eta}})"
-        ))
-        .expect("static template")
-        .progress_chars("=> "),
-    );
-    bar
+    let template =
+        format!("{what} [{{bar:30}}] {{pos}}/{{len}} {{msg}} ({{elapsed}} elapsed, eta {{eta}})");
+    styled(ProgressBar::new(len), &template)
 }
 
 /// A spinner counting items of unknown total.
 pub fn spinner(what: &str) -> ProgressBar {
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{spinner}} {what}: {{pos}} {{msg}} ({{elapsed}})"
-        ))
-        .expect("static template"),
-    );
+    let template = format!("{{spinner}} {what}: {{pos}} {{msg}} ({{elapsed}})");
+    let bar = styled(ProgressBar::new_spinner(), &template);
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }
@@ -73,14 +69,8 @@ impl TrainObserver for TrainProgress {
     }
 
     fn on_epoch_start(&mut self, epoch: usize, epochs: usize, batches: usize) {
-        let bar = ProgressBar::new(batches as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({eta})",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
-        );
+        let template = "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({eta})";
+        let bar = styled(ProgressBar::new(batches as u64), template);
         bar.set_prefix(format!("{epoch}/{epochs}"));
         self.bar = Some(bar);
     }

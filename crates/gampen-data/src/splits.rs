@@ -212,6 +212,10 @@ pub fn write_split(
     balance: &Balance,
     seed: u64,
 ) -> Result<[PathBuf; 3], DataError> {
+    // The name becomes part of three file names under splits/: never a path of its own.
+    if prefix.is_empty() || prefix.contains(['/', '\\']) {
+        return Err(DataError::Config(format!("bad split name {prefix:?}")));
+    }
     let idx = split_indices(table, fractions, balance, seed)?;
     check_parts(&dir, prefix, fractions, balance, &idx)?;
     write_parts(dir, table, prefix, &idx)
@@ -322,6 +326,22 @@ pub fn write_standard_splits(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_split_name_is_not_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = CsvTable {
+            path: dir.path().join("info.csv"),
+            headers: vec!["file_name".into()],
+            rows: vec![vec!["a.fits".into()]],
+        };
+        let f = STANDARD_SPLITS[5].1;
+        for name in ["", "a/b", "a\\b"] {
+            let err = write_split(dir.path(), &table, name, &f, &Balance::Unbalanced, 0);
+            assert!(matches!(err, Err(DataError::Config(_))), "{name:?}");
+        }
+        assert!(!dir.path().join("splits").exists());
+    }
 
     #[test]
     fn unbalanced_fractions_disjoint_and_deterministic() {

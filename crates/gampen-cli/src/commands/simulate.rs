@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use gampen_data::simulate::{simulate_to_dir_with_progress, Truth};
 use gampen_data::SimulatorConfig;
 
-use crate::error::{read_json, CliError, Result};
+use crate::error::{read_json, Result};
 use crate::paths::{check_io, DirOutput};
 use crate::progress;
 
@@ -53,9 +53,6 @@ pub fn run(args: Args) -> Result<()> {
     }
     if let Some(s) = args.seed {
         config.seed = s;
-    }
-    if args.count == 0 {
-        return Err(CliError::usage("--count must be at least 1"));
     }
     if let Some(c) = &args.config {
         check_io(&[("--config", c)], &[("--out", &args.out)])?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use gampen_data::splits::{write_split, Balance, SplitFractions};
 use gampen_data::CsvTable;
 
-use crate::error::{CliError, Result};
+use crate::error::Result;
 use gampen_data::catalog_path;
 
 /// Options of `gampen splits`.
@@ -58,9 +58,6 @@ pub fn run(args: Args) -> Result<()> {
             warn_empty(&written, &args.balance_column)?;
         }
         Some(fractions) => {
-            if args.name.is_empty() || args.name.contains(['/', '\\']) {
-                return Err(CliError::usage(format!("bad split name {:?}", args.name)));
-            }
             let table = CsvTable::read(&info)?;
             let balance = if args.unbalanced {
                 Balance::Unbalanced
