@@ -71,7 +71,7 @@ fn train_calibrates_predict_applies_and_evaluate_reports_before_and_after() {
     let root = tempfile::tempdir().unwrap();
     let (run, summary) = calibrated_run(root.path());
     assert!(summary.contains("calibration fitted on"), "{summary}");
-    assert!(summary.contains("nominal 68.3 / 95.5 / 99.7"), "{summary}");
+    assert!(summary.contains("nominal 68.27 / 95.45 / 99.73"), "{summary}");
     let best = checkpoint::resolve(&run).unwrap();
     let file = best.join(files::CALIBRATION);
     let scale = CalibrationScale::read(&file).unwrap();

@@ -197,7 +197,7 @@ pub fn print_summary(args: &Args, o: &ExperimentOutcome, seconds: f64) {
 /// Prints, per parameter, the factor and the coverage before -> after at the three levels,
 /// with the nominal levels in the header.
 pub fn print_coverage_change(scales: &[f64], before: &CoverageReport, after: &CoverageReport) {
-    let n = before.nominal.map(|l| format!("{:.1}", 100.0 * l));
+    let n = before.nominal.map(|l| format!("{:.2}", 100.0 * l));
     println!(
         "  {:<12} {:>7}  coverage % before -> after (nominal {} / {} / {})",
         "parameter", "factor", n[0], n[1], n[2]
