@@ -71,7 +71,10 @@ fn train_calibrates_predict_applies_and_evaluate_reports_before_and_after() {
     let root = tempfile::tempdir().unwrap();
     let (run, summary) = calibrated_run(root.path());
     assert!(summary.contains("calibration fitted on"), "{summary}");
-    assert!(summary.contains("nominal 68.27 / 95.45 / 99.73"), "{summary}");
+    assert!(
+        summary.contains("nominal 68.27 / 95.45 / 99.73"),
+        "{summary}"
+    );
     let best = checkpoint::resolve(&run).unwrap();
     let file = best.join(files::CALIBRATION);
     let scale = CalibrationScale::read(&file).unwrap();
@@ -121,7 +124,7 @@ fn train_calibrates_predict_applies_and_evaluate_reports_before_and_after() {
     ok(&[&args[..], &["--model", s(&run), "--samples", s(&samples)]].concat());
     let report: Value =
         serde_json::from_str(&fs::read_to_string(eval.join("eval.json")).unwrap()).unwrap();
-    let catalog = CsvTable::read(&data.join("info.csv")).unwrap();
+    let catalog = CsvTable::read(data.join("info.csv")).unwrap();
     let matched = MatchedPredictions::new(&r, &catalog).unwrap();
     let after = matched.calibrated(&scale).coverage();
     let applied = &report["after_calibration"];
