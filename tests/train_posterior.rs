@@ -15,6 +15,10 @@ use rand::{Rng, SeedableRng};
 
 const S: usize = 64;
 
+/// Burn keeps one random generator per device per process: tests that seed it and train
+/// take turns, or their weights, masks and results depend on the interleaving.
+static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Exponential discs with random flux, half-light radius and shape plus Gaussian noise,
 /// arsinh-normalised. Labels: ln(flux) and ln(radius), standardised.
 fn galaxies(count: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
@@ -55,6 +59,7 @@ fn to_tensor(set: &InMemorySet, device: &Device) -> (Tensor<4>, Vec<Vec<f64>>) {
 
 #[test]
 fn small_gampen_learns_and_gives_posteriors() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     device.seed(1);
     let (images, labels) = galaxies(360, 7);
@@ -146,6 +151,7 @@ fn small_gampen_learns_and_gives_posteriors() {
 /// fitted and saved, and the run directory holds what `gampen predict` needs.
 #[test]
 fn an_experiment_trains_from_a_data_directory() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
