@@ -49,9 +49,9 @@ pub use model::{Backbone, Gampen};
 pub use posterior::{GalaxyPosterior, PosteriorOptions};
 pub use predictor::{PredictOptions, Predictor};
 
-/// Atomic file and directory output (re-exported from [`gampen_data::atomic`]).
-pub use gampen_data::atomic;
 pub use gampen_backbone;
 pub use gampen_data;
+/// Atomic file and directory output (re-exported from [`gampen_data::atomic`]).
+pub use gampen_data::atomic;
 pub use gampen_loss;
 pub use gampen_stn;

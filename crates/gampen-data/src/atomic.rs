@@ -112,9 +112,10 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the temporary over the destination.
     pub fn commit(mut self) -> Result<(), DataError> {
-        let file = self.file.take().ok_or_else(|| {
-            DataError::io(&self.dest, io::Error::other("file already committed"))
-        })?;
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| DataError::io(&self.dest, io::Error::other("file already committed")))?;
         let placed = file
             .into_inner()
             .map_err(|e| DataError::io(&self.tmp, e.into_error()))
