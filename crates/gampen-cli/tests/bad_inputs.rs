@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+mod common;
+
 /// One bad input: the command line, the inputs it must leave alone, and what the error
 /// line must contain (all of it, case-sensitive).
 struct Case {
@@ -118,7 +120,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let root = tempfile::tempdir().expect("temp dir").keep();
+    let root = common::fixture_dir("bad-inputs");
     let data = root.join("data");
     let run = root.join("run");
     let preds = root.join("preds.csv");

@@ -52,12 +52,38 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
+/// A directory for a fixture that outlives the test process's statics (which are never
+/// dropped), under cargo's per-target temporary directory instead of /tmp. Directories of
+/// test processes that have ended are removed first, so repeated runs do not fill the disk.
+pub fn fixture_dir(tag: &str) -> PathBuf {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let prefix = format!("{tag}-");
+    for entry in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        let ended = pid.is_some_and(|pid| {
+            gampen::atomic::liveness_known() && !gampen::atomic::process_alive(pid)
+        });
+        if ended {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&format!("{tag}-{}-", std::process::id()))
+        .tempdir_in(base)
+        .expect("temp dir")
+        .keep()
+}
+
 /// A data directory of 40 simulated 48x48 galaxies with a custom split, and a model trained
 /// on it for one epoch at 40x40: built once, shared by the tests.
 pub fn fixture() -> &'static (PathBuf, PathBuf, PathBuf) {
     static FIXTURE: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let root = tempfile::tempdir().expect("temp dir").keep();
+        let root = fixture_dir("cli-fixture");
         let data = root.join("data");
         let run = root.join("run");
         ok(&[
