@@ -154,6 +154,11 @@ pub fn write_loss_curve(run_dir: &Path, report: &TrainReport) -> Result<()> {
     })
 }
 
+/// What the "(all inside)" row is, so that no one reads it against the marginal nominal.
+pub const ALL_INSIDE_NOTE: &str = "(all inside: every parameter inside its interval at once; \
+its nominal depends on the correlations, between 68.27^n and 68.27 % at 1 sigma for n \
+parameters, so it is not the marginal nominal)";
+
 /// Prints the summary of a run that took `seconds` on stdout.
 pub fn print_summary(args: &Args, o: &ExperimentOutcome, seconds: f64) {
     let r = &o.report;
@@ -187,6 +192,7 @@ pub fn print_summary(args: &Args, o: &ExperimentOutcome, seconds: f64) {
             c.checkpoint.join(checkpoint::files::CALIBRATION).display()
         );
         print_coverage_change(&c.scale.scales, &c.before, &c.after);
+        println!("{ALL_INSIDE_NOTE}");
     }
     println!(
         "run directory:   {} (loss curve: loss.png)",

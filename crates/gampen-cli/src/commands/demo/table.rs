@@ -5,7 +5,7 @@ use gampen::calibration::CoverageReport;
 use gampen::train::CalibrationOutcome;
 
 use super::steps::TestReport;
-use crate::commands::train::print_coverage_change;
+use crate::commands::train::{print_coverage_change, ALL_INSIDE_NOTE};
 
 /// Prints the errors (B/T: MAE; r_e and flux: median relative error), then the coverage
 /// of the test split and of devel, before -> after the calibration.
@@ -45,6 +45,7 @@ pub fn print(test: &TestReport, devel: Option<&CalibrationOutcome>) {
             );
         }
     }
+    println!("{ALL_INSIDE_NOTE}");
 }
 
 /// Whether every parameter's coverage at every level lies within `points` percentage points

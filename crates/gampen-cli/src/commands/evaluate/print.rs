@@ -40,6 +40,7 @@ pub fn print_table(r: &EvalReport) {
         r.all_inside[1],
         r.all_inside[2]
     );
+    println!("{}", crate::commands::train::ALL_INSIDE_NOTE);
     if let Some(c) = &r.calibrated {
         println!("after the fitted calibration (in-sample):");
         print_calibrated(r, c);
