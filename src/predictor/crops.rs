@@ -8,6 +8,7 @@ use gampen_data::{write_fits, Image};
 
 use super::Predictor;
 use crate::error::GampenError;
+use crate::model::Gampen;
 
 /// One galaxy through the spatial transformer.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,25 +40,35 @@ impl StnCrop {
 }
 
 impl Predictor {
-    /// The spatial transformer's crops of a batch of prepared images.
+    /// The spatial transformer's crops of a batch of prepared images ([`stn_crops`] of this
+    /// predictor's model).
     ///
     /// # Shapes
     /// - images: `[B, channels, cutout_size, cutout_size]`
     /// - result: `B` crops
     pub fn stn_crops(&self, images: Tensor<4>) -> Result<Vec<StnCrop>, GampenError> {
-        let [b, c, s, _] = images.dims();
-        let theta = to_vec(self.model().theta(images.clone()))?;
-        let cropped = to_vec(self.model().transform(images.clone()))?;
-        let input = to_vec(images)?;
-        let per = c * s * s;
-        Ok((0..b)
-            .map(|k| StnCrop {
-                theta: std::array::from_fn(|i| theta[k * 6 + i]),
-                input: Image::new(input[k * per..(k + 1) * per].to_vec(), c, s, s),
-                crop: Image::new(cropped[k * per..(k + 1) * per].to_vec(), c, s, s),
-            })
-            .collect())
+        stn_crops(self.model(), images)
     }
+}
+
+/// The spatial transformer's crops by `model` of a batch of prepared images.
+///
+/// # Shapes
+/// - images: `[B, channels, cutout_size, cutout_size]`
+/// - result: `B` crops
+pub fn stn_crops(model: &Gampen, images: Tensor<4>) -> Result<Vec<StnCrop>, GampenError> {
+    let [b, c, s, _] = images.dims();
+    let theta = to_vec(model.theta(images.clone()))?;
+    let cropped = to_vec(model.transform(images.clone()))?;
+    let input = to_vec(images)?;
+    let per = c * s * s;
+    Ok((0..b)
+        .map(|k| StnCrop {
+            theta: std::array::from_fn(|i| theta[k * 6 + i]),
+            input: Image::new(input[k * per..(k + 1) * per].to_vec(), c, s, s),
+            crop: Image::new(cropped[k * per..(k + 1) * per].to_vec(), c, s, s),
+        })
+        .collect())
 }
 
 /// Tensor values as `f32`, row-major.

@@ -32,7 +32,7 @@ use std::path::Path;
 
 pub use catalog::{CatalogBatches, CatalogImages, ImageBatch, PredictedBatch, Progress};
 pub use crop_dir::CropsWritten;
-pub use crops::StnCrop;
+pub use crops::{stn_crops, StnCrop};
 pub use layout::Layout;
 pub use options::PredictOptions;
 pub use predictor::Predictor;

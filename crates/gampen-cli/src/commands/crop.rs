@@ -9,7 +9,7 @@ use gampen_data::catalog_path;
 use gampen_plot::{crop_box_from_theta, crop_grid, Image2d};
 
 use crate::device::DeviceArg;
-use crate::error::{CliError, Result};
+use crate::error::Result;
 use crate::paths::{check_io, write_via_temp, DirOutput};
 use crate::progress;
 
@@ -96,7 +96,7 @@ pub fn execute(args: &Args) -> Result<usize> {
 }
 
 /// The crops' inputs with their crop boxes, beside the crops (first band), as a PNG.
-fn grid(path: &std::path::Path, crops: &[StnCrop]) -> Result<()> {
+pub fn grid(path: &std::path::Path, crops: &[StnCrop]) -> Result<()> {
     let band = |img: &gampen_data::Image| Image2d {
         width: img.width,
         height: img.height,
@@ -109,12 +109,4 @@ fn grid(path: &std::path::Path, crops: &[StnCrop]) -> Result<()> {
         .collect();
     let cropped: Vec<_> = crops.iter().map(|c| band(&c.crop)).collect();
     Ok(crop_grid(path, &inputs, &boxes, &cropped, 4)?)
-}
-
-/// Tensor values as `f32`, row-major.
-pub fn to_vec<const D: usize>(t: burn::tensor::Tensor<D>) -> Result<Vec<f32>> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| CliError::usage(format!("cannot read tensor data: {e:?}")))
 }

@@ -6,10 +6,9 @@ use std::path::Path;
 use gampen::train::ExperimentOutcome;
 use gampen::PosteriorOptions;
 use gampen_data::{CatalogStream, CsvTable, Preparation};
-use gampen_plot::{corner_plot, crop_box_from_theta, crop_grid, Image2d};
+use gampen_plot::corner_plot;
 
 use super::Args;
-use crate::commands::crop::to_vec;
 use crate::error::Result;
 
 /// Writes `crops.png` and `corner.png` into `args.out` for the test split of `data`.
@@ -30,32 +29,9 @@ pub fn plot(args: &Args, data: &Path, outcome: &ExperimentOutcome) -> Result<()>
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let images = prep.batch(&refs, &device)?;
-    let (s, per) = (
-        cfg.cutout_size,
-        cfg.channels * cfg.cutout_size * cfg.cutout_size,
-    );
-    let theta = to_vec(model.theta(images.clone()))?;
-    let crops = to_vec(model.transform(images.clone()))?;
-    let inputs = to_vec(images.clone())?;
-    let tile = |v: &[f32], k: usize| Image2d {
-        width: s,
-        height: s,
-        data: v[k * per..k * per + s * s].to_vec(),
-    };
-    let boxes: Vec<[f64; 4]> = (0..names.len())
-        .map(|k| crop_box_from_theta(theta[k * 6..k * 6 + 6].try_into().expect("6"), s, s))
-        .collect();
-    crop_grid(
-        &args.out.join("crops.png"),
-        &(0..names.len())
-            .map(|k| tile(&inputs, k))
-            .collect::<Vec<_>>(),
-        &boxes,
-        &(0..names.len())
-            .map(|k| tile(&crops, k))
-            .collect::<Vec<_>>(),
-        4,
-    )?;
+    let crops = gampen::predictor::stn_crops(model, images.clone())?;
+    crate::commands::crop::grid(&args.out.join("crops.png"), &crops)?;
+    let s = cfg.cutout_size;
     let one = images.slice([0..1, 0..cfg.channels, 0..s, 0..s]);
     let options = PosteriorOptions::new()
         .with_passes(args.passes)
