@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gampen_data::stream::{column_index, FILE_NAME};
+use gampen_data::stream::{column_index, open_csv, FILE_NAME};
 use gampen_data::DataError;
 
 use super::columns::{column, parse_interval, Columns, STATS};
@@ -62,22 +62,7 @@ impl PredictionTable {
         if !path.is_file() {
             return Err(DataError::input(path, "predictions file not found"));
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| DataError::Csv {
-                path: path.to_path_buf(),
-                source: e,
-            })?;
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| DataError::Csv {
-                path: path.to_path_buf(),
-                source: e,
-            })?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let (mut reader, headers) = open_csv(path)?;
         let file_col = column_index(path, &headers, FILE_NAME)?;
         let parameters: Vec<String> = match parameters {
             Some(p) => p.to_vec(),
@@ -107,10 +92,7 @@ impl PredictionTable {
         let mut file_names = Vec::new();
         let mut values = vec![vec![Vec::new(); STATS.len()]; parameters.len()];
         for (row, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| DataError::Csv {
-                path: path.to_path_buf(),
-                source: e,
-            })?;
+            let record = record.map_err(|e| DataError::csv(path, e))?;
             file_names.push(record[file_col].to_string());
             for (p, srcs) in sources.iter().enumerate() {
                 for (s, &src) in srcs.iter().enumerate() {

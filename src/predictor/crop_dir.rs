@@ -35,10 +35,7 @@ impl Predictor {
         let batches = self.catalog_images(data, split)?;
         let file_col = batches.file_col();
         let info = dir.join("info.csv");
-        let csv_error = |e| DataError::Csv {
-            path: info.clone(),
-            source: e,
-        };
+        let csv_error = |e| DataError::csv(&info, e);
         let mut writer = csv_writer(&info)?;
         writer.write_record(batches.headers()).map_err(csv_error)?;
         let mut written = CropsWritten {

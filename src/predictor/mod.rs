@@ -41,9 +41,10 @@ pub use samples::SampleWriter;
 
 use crate::error::GampenError;
 
-/// A CSV error on the file `path`, as an I/O error naming it.
+/// A CSV error on the file `path` ([`gampen_data::DataError::Csv`]: csv's own message
+/// already says "CSV error" and names the record).
 fn csv_error(path: &Path, e: csv::Error) -> GampenError {
-    GampenError::io(path, std::io::Error::other(format!("CSV error: {e}")))
+    gampen_data::DataError::csv(path, e).into()
 }
 
 /// Creates the directory an output file goes into.

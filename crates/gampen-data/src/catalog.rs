@@ -30,10 +30,7 @@ impl CsvTable {
     /// Parses CSV text with a header line from `reader`; `path` names it in errors. Rows of
     /// another length than the header are errors (the csv parser's, naming the line).
     pub fn from_reader(reader: impl std::io::Read, path: &Path) -> Result<Self, DataError> {
-        let csv_err = |source| DataError::Csv {
-            path: path.to_path_buf(),
-            source,
-        };
+        let csv_err = |source| DataError::csv(path, source);
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(reader);
@@ -64,10 +61,7 @@ impl CsvTable {
     /// `.<name>.tmp-<pid>` beside it, synced, then renamed over `path` ([`crate::atomic`]).
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), DataError> {
         let path = path.as_ref();
-        let csv_err = |source| DataError::Csv {
-            path: path.to_path_buf(),
-            source,
-        };
+        let csv_err = |source| DataError::csv(path, source);
         let mut writer = crate::atomic::csv_writer(path)?;
         writer.write_record(&self.headers).map_err(csv_err)?;
         for row in &self.rows {

@@ -173,6 +173,14 @@ impl DataError {
         }
     }
 
+    /// A [`DataError::Csv`] error on the file `path`.
+    pub fn csv(path: impl Into<PathBuf>, source: csv::Error) -> Self {
+        DataError::Csv {
+            path: path.into(),
+            source,
+        }
+    }
+
     /// Locates a [`DataError::LabelDomain`] of data row `row` (0-based) of the catalog
     /// `path`; any other error is returned as it is.
     pub(crate) fn at_row(self, path: &std::path::Path, row: usize) -> Self {

@@ -19,25 +19,26 @@ pub fn merge_csv(inputs: &[PathBuf], out: &Path) -> Result<usize> {
     }
     let mut header: Option<(&Path, csv::StringRecord)> = None;
     let mut writer = csv_writer(out)?;
-    let csv_error = |path: &Path, source| DataError::Csv {
-        path: path.to_path_buf(),
-        source,
-    };
     let mut rows = 0usize;
     let mut seen = SeenKeys::default();
     for path in inputs {
         if !path.is_file() {
             return Err(DataError::input(path, "input not found"));
         }
-        let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
-        let h = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+        let mut reader = csv::Reader::from_path(path).map_err(|e| DataError::csv(path, e))?;
+        let h = reader
+            .headers()
+            .map_err(|e| DataError::csv(path, e))?
+            .clone();
         let key_col = h
             .iter()
             .position(|c| c == FILE_NAME)
             .ok_or_else(|| DataError::input(path, format!("no {FILE_NAME} column")))?;
         match &header {
             None => {
-                writer.write_record(&h).map_err(|e| csv_error(out, e))?;
+                writer
+                    .write_record(&h)
+                    .map_err(|e| DataError::csv(out, e))?;
                 header = Some((path, h));
             }
             Some((first, expected)) if *expected != h => {
@@ -50,11 +51,11 @@ pub fn merge_csv(inputs: &[PathBuf], out: &Path) -> Result<usize> {
             Some(_) => {}
         }
         for (row, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| csv_error(path, e))?;
+            let record = record.map_err(|e| DataError::csv(path, e))?;
             seen.insert(path, row, &record[key_col])?;
             writer
                 .write_record(&record)
-                .map_err(|e| csv_error(out, e))?;
+                .map_err(|e| DataError::csv(out, e))?;
             rows += 1;
         }
     }

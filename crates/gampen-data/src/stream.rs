@@ -46,19 +46,7 @@ pub struct CatalogStream {
 impl CatalogStream {
     /// Opens `path` and checks that it has a `file_name` column.
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(BufReader::new(file));
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| DataError::Csv {
-                path: path.to_path_buf(),
-                source: e,
-            })?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let (reader, headers) = open_csv(path)?;
         let file_col = column_index(path, &headers, FILE_NAME)?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -85,10 +73,7 @@ impl CatalogStream {
         let more = self
             .reader
             .read_record(&mut record)
-            .map_err(|e| DataError::Csv {
-                path: self.path.clone(),
-                source: e,
-            })?;
+            .map_err(|e| DataError::csv(&self.path, e))?;
         if !more {
             return Ok(None);
         }
@@ -105,12 +90,24 @@ impl CatalogStream {
     }
 }
 
+/// Opens the CSV file `path` (fields trimmed, as every catalog is read) and reads its header.
+pub fn open_csv(path: &Path) -> Result<(csv::Reader<BufReader<File>>, Vec<String>)> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(BufReader::new(file));
+    let headers = reader
+        .headers()
+        .map_err(|e| DataError::csv(path, e))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    Ok((reader, headers))
+}
+
 /// Number of data rows of the CSV file `path` (a pass over the file that keeps nothing).
 pub fn count_rows(path: &Path) -> Result<usize> {
-    let csv_error = |source| DataError::Csv {
-        path: path.to_path_buf(),
-        source,
-    };
+    let csv_error = |source| DataError::csv(path, source);
     let mut reader = csv::Reader::from_path(path).map_err(csv_error)?;
     let mut record = csv::ByteRecord::new();
     let mut n = 0;

@@ -82,10 +82,7 @@ pub fn simulate_to_dir_with_progress(
         )
         .collect::<Result<_, DataError>>()?;
     let info = dir.join("info.csv");
-    let csv_err = |source| DataError::Csv {
-        path: info.clone(),
-        source,
-    };
+    let csv_err = |source| DataError::csv(&info, source);
     let mut writer = csv::Writer::from_path(&info).map_err(csv_err)?;
     for t in &truths {
         writer.serialize(t).map_err(csv_err)?;
