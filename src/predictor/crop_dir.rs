@@ -21,7 +21,8 @@ impl Predictor {
     /// Crops every galaxy of `data`'s catalog (`splits/<split>.csv`, or `info.csv`) into the
     /// data directory `dir`: `dir/cutouts/<file_name>` ([`StnCrop::write_fits`]) and
     /// `dir/info.csv`, a copy of the catalog rows written atomically. Keeps the first `keep`
-    /// crops; `on_batch(galaxies_done)` is called after every batch.
+    /// crops; `on_batch(galaxies_done)` is called after every batch. A `dir` that is, holds
+    /// or lies inside `data` or the checkpoint is refused before anything is written.
     pub fn write_crops(
         &self,
         data: &Path,
@@ -30,6 +31,10 @@ impl Predictor {
         keep: usize,
         mut on_batch: impl FnMut(usize),
     ) -> Result<CropsWritten, GampenError> {
+        gampen_data::paths::check_io(
+            &[("data", data), ("checkpoint", self.dir())],
+            &[("dir", dir)],
+        )?;
         let cutouts = dir.join("cutouts");
         create_dir(&cutouts)?;
         let batches = self.catalog_images(data, split)?;

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use gampen_data::atomic::{commit_csv, csv_writer};
+use gampen_data::paths::check_io;
 
 use super::catalog::{Progress, ProgressClock};
 use super::{csv_error, Layout, Predictor, SampleWriter};
@@ -16,6 +17,9 @@ impl Predictor {
     /// written batch by batch, and both files appear under their names only when complete
     /// (the samples first). `progress` is called after every batch. Returns the number of
     /// galaxies written.
+    ///
+    /// An output that is, or lies inside, `data` or the checkpoint (by any spelling) is
+    /// refused before anything is read ([`gampen_data::paths::check_io`]).
     pub fn write_csv(
         &self,
         data: &Path,
@@ -24,6 +28,9 @@ impl Predictor {
         samples_out: Option<&Path>,
         progress: impl FnMut(&Progress),
     ) -> Result<usize, GampenError> {
+        let mut outputs = vec![("out", out)];
+        outputs.extend(samples_out.map(|s| ("samples_out", s)));
+        check_io(&[("data", data), ("checkpoint", self.dir())], &outputs)?;
         let params = self.parameters();
         let options = self.options();
         let layout = Layout::new(options.columns, options.intervals, params, self.labels());

@@ -156,3 +156,32 @@ fn images_and_checkpoint_calibration() {
         assert!((a - b).abs() <= 1e-9 * b.abs(), "{a} vs {b}");
     }
 }
+
+#[test]
+fn library_outputs_that_are_inputs_are_refused_untouched() {
+    let (root, data, run) = fixture();
+    let predictor = Predictor::open(run, &Device::flex()).unwrap();
+    let info = data.join("info.csv");
+    let before = read(&info);
+    // Another spelling of the catalog the predictor reads.
+    let alias = data.join("cutouts/../info.csv");
+    let err = predictor
+        .write_csv(data, None, &alias, None, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lies inside input data"), "{err}");
+    let out = root.join("refused.csv");
+    let err = predictor
+        .write_csv(data, None, &out, Some(&info), |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("samples_out"), "{err}");
+    let inside = predictor.dir().join("crops");
+    let err = predictor
+        .write_crops(data, None, &inside, 0, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lies inside input checkpoint"), "{err}");
+    assert_eq!(read(&info), before);
+    assert!(!out.exists() && !inside.exists());
+}
