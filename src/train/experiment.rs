@@ -176,6 +176,9 @@ impl Experiment {
         observer.on_load(&self.data, &self.split);
         let train_set = self.load("train", &options, options.label_transform.clone())?;
         let labels = train_set.label_transform().cloned();
+        // The training split's fitted values (the arsinh softening) serve devel and the
+        // saved preprocessing.
+        let options = train_set.options().clone();
         let devel_set = self.load("devel", &options, labels.clone())?;
         let sizes = [train_set.len(), devel_set.len()];
         for (part, size) in ["train", "devel"].iter().zip(sizes) {

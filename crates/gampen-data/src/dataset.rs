@@ -12,6 +12,7 @@ use crate::prepare::Preprocessing;
 use crate::splits::split_path;
 use crate::transform::image::AugmentOptions;
 use crate::transform::label::{LabelTransform, ScalingKind, Transform};
+use crate::transform::sky::median_sky_sigma;
 use crate::{DataError, Image, NanPolicy};
 
 /// How to load a dataset; serialisable so that it can be saved with a model.
@@ -32,8 +33,16 @@ pub struct DatasetOptions {
     pub cutout_size: usize,
     /// Channels of the model input; one-band cutouts are repeated (GaMPEN: 3).
     pub channels: usize,
-    /// Apply `x -> asinh(x) = ln(x + sqrt(x^2 + 1))` to the pixels.
+    /// Apply `x -> asinh(x / arsinh_softening)` to the pixels.
     pub arsinh: bool,
+    /// The arsinh softening in pixel units (GaMPEN: 1); see
+    /// [`arsinh_normalize`](crate::transform::image::arsinh_normalize).
+    pub arsinh_softening: f64,
+    /// Fit [`arsinh_softening`](Self::arsinh_softening) to this dataset's sky noise (the
+    /// median of [`sky_sigma`](crate::transform::sky::sky_sigma) over its cutouts) when it
+    /// is loaded: right for a training split; the loaded dataset's
+    /// [`options`](GalaxyDataset::options) then hold the fitted value for the other splits.
+    pub fit_arsinh_softening: bool,
     /// What to do with NaN and infinite pixels.
     pub nan_policy: NanPolicy,
     /// HDU to read (`None`: the first image HDU).
@@ -54,6 +63,8 @@ impl Default for DatasetOptions {
             cutout_size: 64,
             channels: 3,
             arsinh: true,
+            arsinh_softening: 1.0,
+            fit_arsinh_softening: false,
             nan_policy: NanPolicy::Error,
             hdu: None,
             augment: AugmentOptions::default(),
@@ -143,15 +154,17 @@ impl GalaxyDataset {
         options: &DatasetOptions,
     ) -> Result<[GalaxyDataset; 3], DataError> {
         let dir = dir.as_ref();
-        let with = |part: &str, lt: Option<LabelTransform>| DatasetOptions {
+        let with = |base: &DatasetOptions, part: &str, lt: Option<LabelTransform>| DatasetOptions {
             split: Some(format!("{prefix}-{part}")),
             label_transform: lt,
-            ..options.clone()
+            ..base.clone()
         };
-        let train = GalaxyDataset::load(dir, &with("train", options.label_transform.clone()))?;
-        let lt = train.label_transform.clone();
-        let devel = GalaxyDataset::load(dir, &with("devel", lt.clone()))?;
-        let test = GalaxyDataset::load(dir, &with("test", lt))?;
+        let train_options = with(options, "train", options.label_transform.clone());
+        let train = GalaxyDataset::load(dir, &train_options)?;
+        // Fitted on train (label scaling, arsinh softening), applied to the others.
+        let (fitted, lt) = (train.options().clone(), train.label_transform.clone());
+        let devel = GalaxyDataset::load(dir, &with(&fitted, "devel", lt.clone()))?;
+        let test = GalaxyDataset::load(dir, &with(&fitted, "test", lt))?;
         Ok([train, devel, test])
     }
 
@@ -161,7 +174,12 @@ impl GalaxyDataset {
         images: Vec<(Image, PathBuf)>,
         options: &DatasetOptions,
     ) -> Result<Self, DataError> {
-        let preprocessing = Preprocessing::from_options(options);
+        let mut options = options.clone();
+        if options.fit_arsinh_softening {
+            options.arsinh_softening = median_sky_sigma(images.iter().map(|(img, _)| img))?;
+            options.fit_arsinh_softening = false;
+        }
+        let preprocessing = Preprocessing::from_options(&options);
         preprocessing.check()?;
         let prepared = images
             .into_par_iter()
@@ -172,7 +190,7 @@ impl GalaxyDataset {
         let (label_transform, targets) = if options.labels.is_empty() {
             (None, Vec::new())
         } else {
-            let lt = label_transform_for(&catalog, options)?;
+            let lt = label_transform_for(&catalog, &options)?;
             let mut targets = Vec::with_capacity(catalog.len() * options.labels.len());
             for (row, raw) in catalog.labels.iter().enumerate() {
                 let z = lt.forward(raw).map_err(|e| e.at_row(&catalog.path, row))?;
@@ -186,7 +204,7 @@ impl GalaxyDataset {
             images,
             targets,
             label_transform,
-            options: options.clone(),
+            options,
             replaced_pixels,
         })
     }
@@ -347,5 +365,34 @@ mod tests {
             msg.contains("cat.csv") && msg.contains("no data rows"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn fitted_softening_is_the_training_sky_noise_and_is_kept() {
+        let sigma = 0.05f32;
+        // Borders alternating +-sigma: a MAD of exactly sigma.
+        let noisy = |k: usize| {
+            let data = (0..16 * 16)
+                .map(|i| if (i + k) % 2 == 0 { sigma } else { -sigma })
+                .collect();
+            Image::new(data, 1, 16, 16)
+        };
+        let (catalog, _, options) = tiny(&[[0.2, 1.0, 10.0], [0.5, 2.0, 20.0]]);
+        let options = DatasetOptions {
+            cutout_size: 4,
+            fit_arsinh_softening: true,
+            ..options
+        };
+        let set = GalaxyDataset::from_images(catalog, vec![noisy(0), noisy(1)], &options).unwrap();
+        let fitted = set.options();
+        let want = 1.482_602_2 * sigma as f64;
+        assert!(!fitted.fit_arsinh_softening);
+        assert!((fitted.arsinh_softening - want).abs() < 1e-6, "{fitted:?}");
+        // The prepared pixels are asinh(x / b).
+        let want_pixel = (sigma as f64 / want).asinh() as f32;
+        assert!(set.images[0]
+            .data
+            .iter()
+            .all(|v| (v.abs() - want_pixel).abs() < 1e-5));
     }
 }

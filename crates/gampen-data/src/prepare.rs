@@ -34,8 +34,12 @@ pub struct Preprocessing {
     pub cutout_size: usize,
     /// Model channels; one-band cutouts are repeated.
     pub channels: usize,
-    /// Apply `x -> asinh(x)` to the pixels.
+    /// Apply `x -> asinh(x / arsinh_softening)` to the pixels.
     pub arsinh: bool,
+    /// The softening `b` of the arsinh, in the cutouts' pixel units (GaMPEN: 1; see
+    /// [`arsinh_normalize`]). Checkpoints from before it existed read as 1.
+    #[serde(default = "unit_softening")]
+    pub arsinh_softening: f64,
     /// What to do with NaN and infinite pixels.
     pub nan_policy: NanPolicy,
     /// HDU to read (`None`: the first image HDU).
@@ -62,6 +66,7 @@ impl Preprocessing {
             cutout_size: options.cutout_size,
             channels: options.channels,
             arsinh: options.arsinh,
+            arsinh_softening: options.arsinh_softening,
             nan_policy: options.nan_policy,
             hdu: options.hdu,
             cutouts_dir: options.cutouts_dir.clone(),
@@ -87,14 +92,15 @@ impl Preprocessing {
         serde_json::to_string_pretty(self).expect("plain data serialises")
     }
 
-    /// Refuses a zero crop size or channel count.
+    /// Refuses a zero crop size or channel count, and a softening that is not a positive
+    /// finite number.
     pub fn check(&self) -> Result<()> {
         if self.cutout_size == 0 || self.channels == 0 {
             return Err(DataError::Config(
                 "cutout_size and channels must be positive".into(),
             ));
         }
-        Ok(())
+        check_softening(self.arsinh_softening)
     }
 
     /// The HDU selection of [`Preprocessing::hdu`].
@@ -125,7 +131,7 @@ impl Preprocessing {
         let replaced = img.apply_nan_policy(self.nan_policy, path)?;
         let mut img = shrink_for_rotation(img, s);
         if self.arsinh {
-            arsinh_normalize(&mut img.data);
+            arsinh_normalize(&mut img.data, self.arsinh_softening as f32);
         }
         Ok((img, replaced))
     }
@@ -237,6 +243,22 @@ fn shrink_for_rotation(img: Image, s: usize) -> Image {
     Image::new(data, img.bands, th, tw)
 }
 
+/// GaMPEN's arsinh softening, and the value of checkpoints saved before it was an option.
+pub(crate) fn unit_softening() -> f64 {
+    1.0
+}
+
+/// Refuses an arsinh softening that is not a positive finite number.
+pub(crate) fn check_softening(softening: f64) -> Result<()> {
+    if softening.is_finite() && softening > 0.0 {
+        Ok(())
+    } else {
+        Err(DataError::Config(format!(
+            "arsinh_softening = {softening} must be a positive number"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +286,26 @@ mod tests {
         assert_eq!(back, p);
         let extra = p.to_json().replacen('{', "{\"rotate\": true,", 1);
         assert!(serde_json::from_str::<Preprocessing>(&extra).is_err());
+    }
+
+    #[test]
+    fn softening_defaults_to_gampen_and_must_be_positive() {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&Preprocessing::new(40, 1).to_json()).unwrap();
+        json.as_object_mut().unwrap().remove("arsinh_softening");
+        let old: Preprocessing = serde_json::from_value(json).unwrap();
+        assert_eq!(old.arsinh_softening, 1.0);
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let p = Preprocessing {
+                arsinh_softening: bad,
+                ..old.clone()
+            };
+            assert!(p
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("arsinh_softening"));
+        }
     }
 
     #[test]

@@ -7,10 +7,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::Image;
 
-/// GaMPEN's normalisation `x -> ln(x + sqrt(x^2 + 1))` (= `asinh x`, computed stably for
-/// negative sky pixels too), in place.
-pub fn arsinh_normalize(data: &mut [f32]) {
-    data.iter_mut().for_each(|v| *v = v.asinh());
+/// GaMPEN's normalisation `x -> asinh(x / b)` (`b = 1`: GaMPEN's `ln(x + sqrt(x^2 + 1))`),
+/// in place; odd, so negative sky pixels stay symmetric about zero.
+///
+/// The softening `b` sets where the map turns from linear to logarithmic (Lupton, Gunn &
+/// Szalay 1999). With `b` near the sky noise every pixel with signal is in the logarithmic
+/// regime, so a galaxy's brightness becomes an additive offset of its image and its shape
+/// the differences, whatever its magnitude; with `b = 1` in data units, faint galaxies stay
+/// in the linear regime and bright ones do not.
+pub fn arsinh_normalize(data: &mut [f32], softening: f32) {
+    let inv = 1.0 / softening;
+    data.iter_mut().for_each(|v| *v = (*v * inv).asinh());
 }
 
 /// Which random augmentations to draw for training.
@@ -281,9 +288,21 @@ mod tests {
             .iter()
             .map(|&x| (x as f64 + (x as f64 * x as f64 + 1.0).sqrt()).ln() as f32)
             .collect();
-        arsinh_normalize(&mut v);
+        arsinh_normalize(&mut v, 1.0);
         for (a, b) in v.iter().zip(&want) {
             assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn softening_divides_before_the_asinh() {
+        let (x, b) = (3.0f32, 0.05f32);
+        let mut v = vec![x, -x];
+        arsinh_normalize(&mut v, b);
+        let want = ((x / b) as f64).asinh() as f32;
+        assert!(
+            (v[0] - want).abs() < 1e-5 && (v[1] + want).abs() < 1e-5,
+            "{v:?} vs {want}"
+        );
     }
 }

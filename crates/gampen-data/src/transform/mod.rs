@@ -2,3 +2,4 @@
 
 pub mod image;
 pub mod label;
+pub mod sky;
