@@ -52,6 +52,25 @@ impl Backbone {
         }
     }
 
+    /// The last hidden activations before [`head`](Self::head).
+    ///
+    /// # Shapes
+    /// - x: `[B, C, S, S]` -> `[B, d]`
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Self::Vgg(m) => m.features_from_stem(m.stem(x)),
+            Self::GamorNet(m) => m.features_from_stem(m.stem(x)),
+        }
+    }
+
+    /// The last linear layer: outputs from [`features`](Self::features).
+    pub fn head(&self) -> &Linear {
+        match self {
+            Self::Vgg(m) => &m.head,
+            Self::GamorNet(m) => &m.head,
+        }
+    }
+
     fn set_dropout(&mut self, p: f64) {
         match self {
             Self::Vgg(m) => m.set_dropout(p),
@@ -154,6 +173,25 @@ impl Gampen {
     /// - output: `[B, K]`, `K = config.num_outputs()`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         self.backbone.forward(self.transform(images))
+    }
+
+    /// [`forward`](Self::forward)'s outputs with the gradient of every column after the
+    /// first `means` stopped below the last linear layer: the covariance outputs still learn
+    /// their own weights, but not the shared network, which then only the means' loss
+    /// trains. This is what makes squared-error means faithful (Stirn et al. 2023, "Faithful
+    /// heteroscedastic regression with neural networks"): an outlier's large likelihood
+    /// gradient cannot pull the features the means are read from.
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]`
+    /// - output: `[B, K]`, equal in value to `forward(images)`
+    pub fn forward_covariance_detached(&self, images: Tensor<4>, means: usize) -> Tensor<2> {
+        let z = self.backbone.features(self.transform(images));
+        let head = self.backbone.head();
+        let k = self.config.num_outputs();
+        let attached = head.forward(z.clone()).narrow(1, 0, means);
+        let detached = head.forward(z.detach()).narrow(1, means, k - means);
+        Tensor::cat(vec![attached, detached], 1)
     }
 
     /// The spatially transformed (cropped) images; the identity without an STN.

@@ -90,7 +90,7 @@ impl EpochContext<'_> {
             let augment = config.augment.then(|| seed.batch_augment(epoch, b));
             let (images, targets) = self.train.batch(idx, augment, self.autodiff)?;
             model.check_input(images.dims())?;
-            let outputs = model.forward(images);
+            let outputs = objective.outputs(&model, images);
             let loss = objective.loss(self.loss_fn, outputs.clone(), targets.clone())?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {

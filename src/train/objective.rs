@@ -6,6 +6,7 @@ use gampen_loss::{GaussianLoss, GaussianLossConfig, LossError, LossKind};
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
+use crate::Gampen;
 
 /// How the predicted means are fitted during training.
 ///
@@ -31,7 +32,10 @@ pub enum MeanLoss {
     #[default]
     Likelihood,
     /// `0.5 |y - mu|^2 + NLL(y; stop_gradient(mu), Sigma)`: the means get exactly the squared
-    /// error's gradient, the covariance exactly the likelihood's for the current means.
+    /// error's gradient, the covariance exactly the likelihood's for the current means; the
+    /// likelihood trains only the last layer's covariance weights, not the network the means
+    /// share ([`Gampen::forward_covariance_detached`]), so the means are those squared-error
+    /// training alone would give.
     #[cfg_attr(
         feature = "clap",
         value(
@@ -75,6 +79,19 @@ impl Objective {
     /// # Errors
     ///
     /// `loss_fn`'s errors, in its terms, for outputs or targets of the wrong shape.
+    /// The model's outputs for this objective: with squared-error means, the covariance
+    /// columns do not train the shared network
+    /// ([`Gampen::forward_covariance_detached`]).
+    pub(crate) fn outputs(self, model: &Gampen, images: Tensor<4>) -> Tensor<2> {
+        let n = model.config().num_params();
+        match self {
+            Self::Train(MeanLoss::SquaredError) if model.config().num_outputs() > n => {
+                model.forward_covariance_detached(images, n)
+            }
+            _ => model.forward(images),
+        }
+    }
+
     pub(crate) fn loss(
         self,
         loss_fn: &GaussianLoss,
@@ -191,6 +208,51 @@ mod tests {
                     ..
                 })
             ));
+        }
+    }
+
+    #[test]
+    fn covariance_columns_do_not_train_the_shared_network() {
+        use crate::GampenConfig;
+        use burn::module::Module;
+        #[allow(deprecated)]
+        let device = Device::ndarray().autodiff();
+        let config = GampenConfig::gampen_small(vec!["a".into(), "b".into()])
+            .with_stn(None)
+            .with_dropout(0.0);
+        let model = config.init(&device).unwrap();
+        let images =
+            Tensor::<4>::random([2, 1, 64, 64], burn::tensor::Distribution::Default, &device);
+        let full = model.forward(images.clone());
+        let split = model.forward_covariance_detached(images, 2);
+        let diff = (full.clone() - split.clone())
+            .abs()
+            .max()
+            .into_scalar::<f32>();
+        assert!(diff < 1e-6, "values differ by {diff}");
+        // A loss on the covariance columns only: the head learns, the trunk does not.
+        let grads = split.narrow(1, 2, 3).sum().backward();
+        let grad_norm = |p: &burn::module::Param<Tensor<2>>| {
+            p.val()
+                .grad(&grads)
+                .map(|g| g.abs().sum().into_scalar::<f32>())
+        };
+        let head = model.backbone.head();
+        assert!(grad_norm(&head.weight).unwrap() > 0.0);
+        let mut trained = 0;
+        model.visit(&mut Trained(&grads, &mut trained));
+        assert_eq!(trained, 2, "only the head's weight and bias get gradients");
+    }
+
+    /// Counts the parameters with a non-zero gradient.
+    struct Trained<'a>(&'a burn::tensor::Gradients, &'a mut usize);
+
+    impl burn::module::ModuleVisitor for Trained<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let g = param.val().grad(self.0);
+            if g.is_some_and(|g| g.abs().sum().into_scalar::<f32>() > 0.0) {
+                *self.1 += 1;
+            }
         }
     }
 }

@@ -195,11 +195,21 @@ impl GamorNet {
     /// - `h`: the stem's output `[batch, c5, h, w]`
     /// - output: `[batch, num_outputs]`
     pub fn forward_from_stem(&self, h: Tensor<4>) -> Tensor<2> {
+        self.head.forward(self.features_from_stem(h))
+    }
+
+    /// The last hidden activations, which [`head`](Self::head) maps to the outputs:
+    /// `forward_from_stem(h) == head.forward(features_from_stem(h))`.
+    ///
+    /// # Shapes
+    /// - `h`: the stem's output `[batch, c5, h, w]`
+    /// - output: `[batch, d]`, `d` the last hidden width
+    pub fn features_from_stem(&self, h: Tensor<4>) -> Tensor<2> {
         let mut z = self.avg_pool.forward(h).flatten::<2>(1, 3);
         for (layer, dropout) in self.hidden.iter().zip(&self.hidden_dropout) {
             z = dropout.forward(tanh(layer.forward(z)));
         }
-        self.head.forward(z)
+        z
     }
 
     /// Sets every dropout probability.

@@ -174,6 +174,16 @@ impl Vgg {
     /// - `h`: the stem's output `[batch, c, h, w]`
     /// - output: `[batch, num_outputs]`
     pub fn forward_from_stem(&self, h: Tensor<4>) -> Tensor<2> {
+        self.head.forward(self.features_from_stem(h))
+    }
+
+    /// The classifier's last hidden activations, which [`head`](Self::head) maps to the
+    /// outputs: `forward_from_stem(h) == head.forward(features_from_stem(h))`.
+    ///
+    /// # Shapes
+    /// - `h`: the stem's output `[batch, c, h, w]`
+    /// - output: `[batch, d]`, `d` the last hidden width (the pooled features without one)
+    pub fn features_from_stem(&self, h: Tensor<4>) -> Tensor<2> {
         let h = self.blocks[1..]
             .iter()
             .fold(h, |h, block| block.forward(h, &self.max_pool));
@@ -181,7 +191,7 @@ impl Vgg {
         for (layer, dropout) in self.hidden.iter().zip(&self.hidden_dropout) {
             z = dropout.forward(relu(layer.forward(z)));
         }
-        self.head.forward(z)
+        z
     }
 
     /// Sets every dropout probability (feature and classifier).
