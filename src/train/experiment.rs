@@ -8,7 +8,7 @@ use gampen_data::prepare::DATASET_JSON;
 use gampen_data::stream::catalog_path;
 use gampen_data::transform::label::label_columns;
 use gampen_data::{
-    DatasetOptions, GalaxyDataset, LabelTransform, Preprocessing, ScalingKind, Transform,
+    DatasetOptions, GalaxyDataset, LabelTransform, Preprocessing, ScalingKind, Softening, Transform,
 };
 
 use super::calibrate::{calibrate_checkpoint, CalibrateOptions, CalibrationOutcome};
@@ -116,6 +116,13 @@ impl Experiment {
     /// The label scaling fitted on the training split.
     pub fn with_scaling(mut self, scaling: ScalingKind) -> Self {
         self.dataset.scaling = scaling;
+        self
+    }
+
+    /// The arsinh softening of the cutouts: a value, or fitted to the training split's sky
+    /// noise; saved in the checkpoints' preprocessing either way.
+    pub fn with_softening(mut self, softening: Softening) -> Self {
+        self.dataset = self.dataset.with_softening(softening);
         self
     }
 

@@ -12,7 +12,7 @@ use crate::prepare::Preprocessing;
 use crate::splits::split_path;
 use crate::transform::image::AugmentOptions;
 use crate::transform::label::{LabelTransform, ScalingKind, Transform};
-use crate::transform::sky::median_sky_sigma;
+use crate::transform::sky::{median_sky_sigma, Softening};
 use crate::{DataError, Image, NanPolicy};
 
 /// How to load a dataset; serialisable so that it can be saved with a model.
@@ -74,6 +74,19 @@ impl Default for DatasetOptions {
 }
 
 impl DatasetOptions {
+    /// These options with the arsinh softening chosen by `softening`: a value, or fitted to
+    /// the sky noise of the split they load.
+    pub fn with_softening(mut self, softening: Softening) -> Self {
+        match softening {
+            Softening::Value(b) => {
+                self.arsinh_softening = b;
+                self.fit_arsinh_softening = false;
+            }
+            Softening::SkyNoise => self.fit_arsinh_softening = true,
+        }
+        self
+    }
+
     /// GaMPEN's published label set: `logit(bt)`, `ln(r_e)`, `ln(total_flux)`, standard
     /// scaling.
     pub fn gampen_labels(mut self) -> Self {

@@ -48,3 +48,4 @@ pub use splits::{load_split, SplitFractions, STANDARD_SPLITS};
 pub use stream::{catalog_path, CatalogStream, Shard, FILE_NAME};
 pub use transform::image::{Augment, AugmentOptions};
 pub use transform::label::{LabelTransform, ScalingKind, Transform};
+pub use transform::sky::Softening;

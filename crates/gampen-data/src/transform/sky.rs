@@ -69,6 +69,51 @@ pub fn median_sky_sigma<'a>(images: impl IntoIterator<Item = &'a Image>) -> Resu
     })
 }
 
+/// How the arsinh softening of a training run is chosen: on a command line a positive
+/// number (in the cutouts' pixel units; GaMPEN's is 1) or `noise`, fitted to the training
+/// split's sky noise ([`median_sky_sigma`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Softening {
+    /// This value.
+    Value(f64),
+    /// The training split's median sky noise.
+    SkyNoise,
+}
+
+impl Default for Softening {
+    /// GaMPEN's: 1 in data units.
+    fn default() -> Self {
+        Self::Value(1.0)
+    }
+}
+
+impl std::str::FromStr for Softening {
+    type Err = DataError;
+
+    /// `noise` (or `sky-noise`), or a positive finite number.
+    fn from_str(text: &str) -> Result<Self, DataError> {
+        let text = text.trim();
+        if matches!(text.to_ascii_lowercase().as_str(), "noise" | "sky-noise") {
+            return Ok(Self::SkyNoise);
+        }
+        match text.parse::<f64>() {
+            Ok(b) if b.is_finite() && b > 0.0 => Ok(Self::Value(b)),
+            _ => Err(DataError::Config(format!(
+                "arsinh softening {text:?}: use a positive number or \"noise\""
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Softening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(b) => write!(f, "{b}"),
+            Self::SkyNoise => f.write_str("noise"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +158,19 @@ mod tests {
             sigma.is_finite() && (sigma / 0.1 - 1.0).abs() < 0.2,
             "{sigma}"
         );
+    }
+
+    #[test]
+    fn softening_parses_numbers_and_noise() {
+        assert_eq!("noise".parse::<Softening>().unwrap(), Softening::SkyNoise);
+        assert_eq!(
+            " 0.05 ".parse::<Softening>().unwrap(),
+            Softening::Value(0.05)
+        );
+        for bad in ["0", "-1", "nan", "inf", "sky"] {
+            let err = bad.parse::<Softening>().unwrap_err().to_string();
+            assert!(err.contains("positive number"), "{bad}: {err}");
+        }
+        assert_eq!(Softening::default().to_string(), "1");
     }
 }
