@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use gampen_data::{catalog_path, CsvTable};
 
-use crate::atomic::write_atomic;
+use crate::atomic::write_json;
 use crate::calibration::{summary_coverage, truth_column, CalibrationScale, CoverageReport};
 use crate::checkpoint::files;
 use crate::error::GampenError;
@@ -147,9 +147,7 @@ pub fn calibrate_checkpoint(
     let after = summary_coverage(&parameters, &calibrated, &truths);
     let dir = predictor.dir().to_path_buf();
     let path = dir.join(files::CALIBRATION);
-    let json =
-        serde_json::to_string_pretty(&scale).map_err(|e| GampenError::io(&path, e.into()))?;
-    write_atomic(&path, (json + "\n").as_bytes())?;
+    write_json(&path, &scale)?;
     Ok(CalibrationOutcome {
         scale,
         before,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::paths::check_io;
+use gampen_data::paths::check_io;
 
 /// Options of `gampen merge`.
 #[derive(clap::Args, Debug)]

@@ -23,13 +23,13 @@ pub struct Args {
     #[arg(long, default_value = "bt")]
     pub balance_column: String,
     /// Equal-width bins of the balance column.
-    #[arg(long, default_value_t = 5, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 5, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub bins: usize,
     /// Seed of the shuffles.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Custom train,devel,test fractions (e.g. 0.7,0.15,0.15); they may sum to less than 1.
-    #[arg(long, value_parser = fractions_flag, allow_negative_numbers = true)]
+    #[arg(long, value_parser = gampen_data::flags::fractions, allow_negative_numbers = true)]
     pub fractions: Option<SplitFractions>,
     /// Name (file prefix) of the custom split.
     #[arg(long, default_value = "custom")]
@@ -95,15 +95,4 @@ fn warn_empty(written: &[std::path::PathBuf], balance_column: &str) -> Result<()
         );
     }
     Ok(())
-}
-
-/// clap value parser of `--fractions`, so that a bad value is refused before anything is
-/// read, in clap's message naming the flag.
-fn fractions_flag(text: &str) -> std::result::Result<SplitFractions, String> {
-    text.parse::<SplitFractions>().map_err(|e| {
-        let msg = e.to_string();
-        msg.strip_prefix("invalid configuration: ")
-            .unwrap_or(&msg)
-            .to_string()
-    })
 }
