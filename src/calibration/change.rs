@@ -22,6 +22,17 @@ pub struct CoverageChange<'a> {
     pub after: &'a CoverageReport,
 }
 
+impl<'a> CoverageChange<'a> {
+    /// The change from `before` to `after` with factors `scales`.
+    pub fn new(scales: &'a [f64], before: &'a CoverageReport, after: &'a CoverageReport) -> Self {
+        Self {
+            scales,
+            before,
+            after,
+        }
+    }
+}
+
 impl fmt::Display for CoverageChange<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (before, after) = (self.before, self.after);

@@ -7,7 +7,9 @@ use burn::tensor::Device;
 use gampen_data::{catalog_path, CsvTable};
 
 use crate::atomic::write_json;
-use crate::calibration::{summary_coverage, truth_column, CalibrationScale, CoverageReport};
+use crate::calibration::{
+    summary_coverage, truth_column, CalibrationScale, CoverageChange, CoverageReport,
+};
 use crate::checkpoint::files;
 use crate::error::GampenError;
 use crate::posterior::MarginalSummary;
@@ -82,6 +84,13 @@ pub struct CalibrationOutcome {
     pub checkpoint: PathBuf,
     /// Devel galaxies predicted.
     pub galaxies: usize,
+}
+
+impl CalibrationOutcome {
+    /// The devel coverage before and after the fitted factors, as a table.
+    pub fn coverage_change(&self) -> CoverageChange<'_> {
+        CoverageChange::new(&self.scale.scales, &self.before, &self.after)
+    }
 }
 
 /// Marginal summaries and true values of one catalog's galaxies, `[galaxy][param]`.

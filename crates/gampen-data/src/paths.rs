@@ -135,6 +135,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_force_replaces_a_non_empty_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        assert!(require_force("--out", &out, false).is_ok());
+        std::fs::create_dir(&out).unwrap();
+        assert!(!is_occupied(&out) && require_force("--out", &out, false).is_ok());
+        std::fs::write(out.join("a"), "x").unwrap();
+        let err = require_force("--out", &out, false).unwrap_err().to_string();
+        assert!(err.contains("--out") && err.contains("--force"), "{err}");
+        assert!(require_force("--out", &out, true).is_ok());
+    }
+
+    #[test]
     fn spellings_of_one_path_are_caught() {
         let dir = tempfile::tempdir().unwrap();
         let root = canonical(dir.path()).unwrap();

@@ -3,17 +3,17 @@
 
 use std::path::PathBuf;
 
+use gampen::device::ComputeDevice;
 use gampen::predictor::StnCrop;
 use gampen::{PredictOptions, Predictor};
+use gampen_data::atomic::write_via_temp;
+use gampen_data::atomic_dir::AtomicDir;
 use gampen_data::catalog_path;
+use gampen_data::paths::check_io;
 use gampen_plot::{crop_box_from_theta, crop_grid, Image2d};
 
 use crate::error::Result;
 use crate::progress;
-use gampen::device::ComputeDevice;
-use gampen_data::atomic::write_via_temp;
-use gampen_data::atomic_dir::AtomicDir;
-use gampen_data::paths::check_io;
 
 /// Options of `gampen crop`.
 ///

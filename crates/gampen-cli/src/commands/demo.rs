@@ -8,18 +8,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use gampen::calibration::CoverageReport;
+use gampen::device::ComputeDevice;
 use gampen::train::{
     CalibrateOptions, Experiment, MeanLoss, OptimizerFamily, OptimizerKind, TrainConfig,
 };
 use gampen::Preset;
+use gampen_data::atomic_dir::AtomicDir;
+use gampen_data::paths::create_dir;
 use gampen_data::{ScalingKind, Transform};
 
 use crate::commands::train;
 use crate::error::Result;
 use crate::progress::TrainProgress;
-use gampen::device::ComputeDevice;
-use gampen_data::atomic_dir::AtomicDir;
-use gampen_data::paths::create_dir;
 
 /// Options of `gampen demo`.
 ///

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use gampen::checkpoint::read_calibration;
+use gampen::device::ComputeDevice;
 use gampen::{PredictOptions, Predictor};
 use gampen_data::catalog_path;
+use gampen_data::paths::check_io;
 
 use crate::error::Result;
 use crate::progress;
-use gampen::device::ComputeDevice;
-use gampen_data::paths::check_io;
 
 /// Options of `gampen predict`.
 ///

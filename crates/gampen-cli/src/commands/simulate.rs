@@ -2,14 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
+use gampen_data::atomic::read_json;
+use gampen_data::atomic_dir::AtomicDir;
+use gampen_data::paths::check_io;
 use gampen_data::simulate::{simulate_to_dir_with_progress, Truth};
 use gampen_data::SimulatorConfig;
 
 use crate::error::Result;
 use crate::progress;
-use gampen_data::atomic::read_json;
-use gampen_data::atomic_dir::AtomicDir;
-use gampen_data::paths::check_io;
 
 /// Options of `gampen simulate`.
 #[derive(clap::Args, Debug)]

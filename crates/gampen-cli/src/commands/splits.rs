@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use gampen_data::splits::{write_split, Balance, SplitFractions};
+use gampen_data::catalog_path;
+use gampen_data::splits::{empty_split_warning, write_split, Balance, SplitFractions};
 use gampen_data::CsvTable;
 
 use crate::error::Result;
-use gampen_data::catalog_path;
 
 /// Options of `gampen splits`.
 ///
@@ -55,7 +55,8 @@ pub fn run(args: Args) -> Result<()> {
                 written.len(),
                 args.data.join("splits").display()
             );
-            warn_empty(&written, &args.balance_column)?;
+            let warning = empty_split_warning(&written, &args.balance_column)?;
+            warning.iter().for_each(|w| eprintln!("warning: {w}"));
         }
         Some(fractions) => {
             let table = CsvTable::read(&info)?;
@@ -75,24 +76,6 @@ pub fn run(args: Args) -> Result<()> {
                 eprintln!("{}: {rows} galaxies", p.display());
             }
         }
-    }
-    Ok(())
-}
-
-/// Some of the 42 standard files can come out empty (`empty_split_files`): say how many, so
-/// that no one trains on one unknowingly.
-fn warn_empty(written: &[std::path::PathBuf], balance_column: &str) -> Result<()> {
-    let empty = gampen_data::splits::empty_split_files(written)?;
-    if let Some(first) = empty.first() {
-        eprintln!(
-            "warning: {} of {} split files are empty (first: {}): the catalog is too small for \
-             the small standard fractions, or balancing on `{balance_column}` keeps few \
-             galaxies (an outlier leaves a bin nearly empty); use --fractions for a checked \
-             custom split",
-            empty.len(),
-            written.len(),
-            first.display()
-        );
     }
     Ok(())
 }

@@ -4,14 +4,14 @@
 use std::path::Path;
 use std::time::Instant;
 
-use gampen::calibration::{CoverageChange, ALL_INSIDE_NOTE};
+use gampen::calibration::ALL_INSIDE_NOTE;
 use gampen::checkpoint::files::CALIBRATION;
+use gampen::device::ComputeDevice;
 use gampen::train::{ExperimentFlags, ExperimentOutcome, StartNote, TrainObserver, TrainReport};
 
 use crate::error::Result;
 use crate::plot::write_plot;
 use crate::progress::TrainProgress;
-use gampen::device::ComputeDevice;
 
 /// Options of `gampen train`.
 #[derive(clap::Args, Debug, Clone)]
@@ -99,15 +99,7 @@ pub fn print_summary(args: &Args, o: &ExperimentOutcome, seconds: f64) {
             c.galaxies,
             c.checkpoint.join(CALIBRATION).display()
         );
-        let (scales, before, after) = (&c.scale.scales, &c.before, &c.after);
-        print!(
-            "{}",
-            CoverageChange {
-                scales,
-                before,
-                after
-            }
-        );
+        print!("{}", c.coverage_change());
         println!("{ALL_INSIDE_NOTE}");
     }
     println!(

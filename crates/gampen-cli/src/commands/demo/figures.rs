@@ -30,11 +30,7 @@ pub fn plot(args: &Args, data: &Path, outcome: &ExperimentOutcome) -> Result<()>
         .with_passes(args.passes)
         .with_keep_samples(true)
         .with_seed(Some(args.seed));
-    let inverse: &dyn gampen::posterior::LabelInverse = match &labels {
-        Some(l) => l,
-        None => &gampen::posterior::Identity,
-    };
-    let post = model.predict_posterior(one, &options, inverse)?;
+    let post = model.predict_posterior(one, &options, labels)?;
     let truth: Vec<f64> = (cfg.parameters.iter())
         .map(|p| info.numeric_column(p).map(|c| c[0]))
         .collect::<std::result::Result<_, _>>()?;

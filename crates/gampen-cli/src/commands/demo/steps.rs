@@ -12,11 +12,12 @@ use gampen::{PredictOptions, Predictor};
 use gampen_data::SimulatorConfig;
 
 use super::Args;
+use gampen_data::atomic::write_json;
+
 use crate::commands::evaluate;
 use crate::commands::simulate;
 use crate::error::Result;
 use crate::progress;
-use gampen_data::atomic::write_json;
 
 /// The test split the demo reports on.
 pub const TEST_SPLIT: &str = "balanced-dev-test";

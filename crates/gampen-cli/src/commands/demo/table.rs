@@ -29,40 +29,17 @@ pub fn print(test: &TestReport, devel: Option<&CalibrationOutcome>) {
         (Some(after), Some(devel)) => {
             println!("test coverage, raw -> calibrated on devel:");
             let scales = &devel.scale.scales;
-            print!(
-                "{}",
-                CoverageChange {
-                    scales,
-                    before: &test.before,
-                    after
-                }
-            );
+            print!("{}", CoverageChange::new(scales, &test.before, after));
             println!(
                 "devel coverage ({} galaxies, the fit's own data):",
                 devel.galaxies
             );
-            let (before, after) = (&devel.before, &devel.after);
-            print!(
-                "{}",
-                CoverageChange {
-                    scales,
-                    before,
-                    after
-                }
-            );
+            print!("{}", devel.coverage_change());
         }
         _ => {
             println!("test coverage (no calibration):");
-            let scales = &vec![1.0; test.before.parameters.len()];
-            let (before, after) = (&test.before, &test.before);
-            print!(
-                "{}",
-                CoverageChange {
-                    scales,
-                    before,
-                    after
-                }
-            );
+            let ones = vec![1.0; test.before.parameters.len()];
+            print!("{}", CoverageChange::new(&ones, &test.before, &test.before));
         }
     }
     println!("{ALL_INSIDE_NOTE}");
