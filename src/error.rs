@@ -47,6 +47,10 @@ pub enum GampenError {
         /// Where the last good checkpoint lies, if one was written.
         checkpoint: Option<PathBuf>,
     },
+    /// Options that contradict each other or what they act on, named as the command line
+    /// names them (`--new-head needs --from CHECKPOINT`).
+    #[error("{0}")]
+    Flag(String),
     /// A compute device that this build or this machine cannot provide.
     #[error("{0}")]
     Device(String),

@@ -34,6 +34,7 @@ mod config;
 pub mod data;
 pub mod device;
 mod error;
+pub mod evaluate;
 pub mod import;
 mod linalg;
 mod model;

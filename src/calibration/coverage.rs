@@ -44,6 +44,15 @@ impl CoverageReport {
             .collect()
     }
 
+    /// Whether every parameter's coverage at every level lies within `points` percentage
+    /// points of nominal.
+    pub fn within(&self, points: f64) -> bool {
+        self.deviation()
+            .iter()
+            .flatten()
+            .all(|d| d.abs() * 100.0 <= points)
+    }
+
     /// Mean absolute deviation from nominal over parameters and levels.
     pub fn mean_abs_deviation(&self) -> f64 {
         let d = self.deviation();

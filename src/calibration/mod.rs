@@ -19,6 +19,7 @@
 //! metrics (`all_inside`, the ellipsoid) count the galaxies that count for every parameter.
 //! A metric over no galaxy is NaN.
 
+mod change;
 mod coverage;
 mod curve;
 mod matched;
@@ -26,6 +27,7 @@ mod residuals;
 mod samples;
 mod scale;
 
+pub use change::{CoverageChange, ALL_INSIDE_NOTE};
 pub use coverage::{summary_coverage, CoverageReport};
 pub use curve::{curve_levels, CalibrationCurve};
 pub use matched::{skip_derived_without_truth, truth_column, MatchedPredictions};

@@ -37,6 +37,7 @@
 //! offending PyTorch keys.
 
 mod arch;
+mod flags;
 mod keymap;
 mod photometry;
 pub mod published;
@@ -45,6 +46,7 @@ mod request;
 mod scaling;
 
 pub use arch::OriginalArch;
+pub use flags::ImportFlags;
 pub(crate) use keymap::torch_conv_indices;
 pub use keymap::{key_map, KeyMapEntry};
 pub use photometry::{

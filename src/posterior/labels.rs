@@ -19,10 +19,45 @@ impl LabelInverse for Identity {
     }
 }
 
+/// `None` is [`Identity`]: a model without a label transform predicts in its own units.
+impl<T: LabelInverse> LabelInverse for Option<T> {
+    fn to_original(&self, param: usize, scaled: f64) -> f64 {
+        self.as_ref()
+            .map_or(scaled, |t| t.to_original(param, scaled))
+    }
+}
+
+impl<T: LabelInverse + ?Sized> LabelInverse for &T {
+    fn to_original(&self, param: usize, scaled: f64) -> f64 {
+        (**self).to_original(param, scaled)
+    }
+}
+
 impl LabelInverse for gampen_data::LabelTransform {
     fn to_original(&self, param: usize, scaled: f64) -> f64 {
         let c = &self.columns[param];
         c.transform
             .inverse(scaled * c.scaling.scale + c.scaling.offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Doubles every value, to tell a transform from [`Identity`].
+    struct Double;
+
+    impl LabelInverse for Double {
+        fn to_original(&self, _param: usize, scaled: f64) -> f64 {
+            2.0 * scaled
+        }
+    }
+
+    #[test]
+    fn an_absent_transform_is_the_identity() {
+        assert_eq!(None::<Double>.to_original(0, 3.0), 3.0);
+        assert_eq!(Some(Double).to_original(0, 3.0), 6.0);
+        assert_eq!(Some(&Double).to_original(0, 3.0), 6.0);
     }
 }

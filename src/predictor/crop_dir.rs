@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use gampen_data::atomic::{commit_csv, csv_writer};
+use gampen_data::paths::create_dir;
 use gampen_data::DataError;
 
 use super::{Predictor, StnCrop};
@@ -67,11 +68,6 @@ impl Predictor {
         commit_csv(writer)?;
         Ok(written)
     }
-}
-
-/// Creates `dir` and its parents, naming it on failure.
-fn create_dir(dir: &Path) -> Result<(), GampenError> {
-    std::fs::create_dir_all(dir).map_err(|e| GampenError::io(dir, e))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 mod catalog;
 mod crop_dir;
 mod crops;
+mod describe;
 mod layout;
 mod options;
 #[allow(clippy::module_inception)]
@@ -45,12 +46,4 @@ use crate::error::GampenError;
 /// already says "CSV error" and names the record).
 fn csv_error(path: &Path, e: csv::Error) -> GampenError {
     gampen_data::DataError::csv(path, e).into()
-}
-
-/// Creates the directory an output file goes into.
-fn create_parent(path: &Path) -> Result<(), GampenError> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir).map_err(|e| GampenError::io(dir, e)),
-        None => Ok(()),
-    }
 }

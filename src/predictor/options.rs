@@ -6,30 +6,56 @@ use crate::error::GampenError;
 use crate::posterior::{Columns, IntervalMethod};
 
 /// How a [`super::Predictor`] samples and summarises posteriors. The defaults are those of
-/// `gampen predict`.
+/// `gampen predict`, whose flags these are (`clap::Args` with the `clap` feature).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct PredictOptions {
-    /// Monte-Carlo dropout passes per galaxy (GaMPEN's catalogues: 500). Default 100.
+    /// Monte-Carlo dropout passes per galaxy (GaMPEN's catalogues: 500).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 100, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
     pub passes: usize,
-    /// Draws from each pass's predicted normal. Default 10.
+    /// Draws from each pass's predicted normal.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 10, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
     pub samples_per_pass: usize,
-    /// Galaxies per batch; memory grows with it. Default 64.
+    /// Galaxies per batch (memory ~ batch size; at most 256 galaxy-passes go through the
+    /// network at once).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 64, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
     pub batch_size: usize,
-    /// Seed of the dropout masks and normal draws; each batch derives its own from it and
-    /// the catalog row of its first galaxy, so a shard gives the rows the whole run would.
+    /// Seed of the dropout masks and normal draws (each batch derives its own from it and the
+    /// catalog row of its first galaxy, so a shard gives the rows the whole run would).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     pub seed: u64,
-    /// Interval definition of the summaries.
-    pub intervals: IntervalMethod,
-    /// Column layout of a written CSV.
-    pub columns: Columns,
-    /// Monte-Carlo dropout rate to sample with, in [0, 1), instead of the checkpoint's.
-    pub dropout: Option<f64>,
-    /// Which catalog rows to predict.
+    /// Process only shard K of N: data rows i (0-based) with i % N == K - 1. K is 1-based
+    /// (1/4, 2/4, 3/4, 4/4); join the outputs with `gampen merge`.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, default_value = "1/1", hide_default_value = true)
+    )]
     pub shard: Shard,
     /// Apply the predictor's calibration (the checkpoint's `calibration.json`, or one given
     /// with [`super::Predictor::with_calibration`]) when there is one. Default true.
+    #[cfg_attr(feature = "clap", arg(long = "no-calibration", id = "no_calibration", action = clap::ArgAction::SetFalse, help = "Write the raw intervals: apply no calibration, not even the checkpoint's calibration.json (what `gampen evaluate --calibration/--model` expects)"))]
     pub calibrate: bool,
+    /// Interval definition: `equal-tailed` (quantiles; binned-KDE mode) or `gampen` (GaMPEN's
+    /// aggregator: KDE mode on a 1000-point grid, windows grown around it until their KDE
+    /// mass is nearest 68.27/95.45/99.73 %, std over N; costs about 1000 x draws per
+    /// parameter and galaxy).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = IntervalMethod::EqualTailed))]
+    pub intervals: IntervalMethod,
+    /// Column layout: `default` (`preds_{name}_{mean,median,mode,std,lo68,hi68,lo95,hi95,
+    /// lo99,hi99,skew,kurtosis}`; lo/hi: the 68.27, 95.45, 99.73 % intervals; excess
+    /// kurtosis) or `gampen` (GaMPEN's catalogue: `preds_{name}_{mean,median,std,skew,
+    /// kurtosis,mode,sig_ci,twosig_ci,threesig_ci}` with `(low, high)` pairs, its names
+    /// bt/R_e_asec/total_flux_adus and a derived total_mag; add `--intervals gampen` for its
+    /// KDE mode and mode-centred intervals).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = Columns::Default))]
+    pub columns: Columns,
+    /// Monte-Carlo dropout rate to sample with, in [0, 1), instead of the checkpoint's
+    /// (config.json `dropout`). This changes the posterior: the epistemic spread grows with
+    /// the rate, and a rate far from the training rate also shifts the network's outputs.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = gampen_data::flags::probability, allow_negative_numbers = true))]
+    pub dropout: Option<f64>,
     /// Keep every posterior's raw samples. Default false.
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub keep_samples: bool,
 }
 

@@ -9,7 +9,7 @@ use super::PredictOptions;
 use crate::calibration::CalibrationScale;
 use crate::checkpoint::{self, Checkpoint, PreprocessingSource};
 use crate::error::GampenError;
-use crate::posterior::{Identity, LabelInverse, PosteriorOptions};
+use crate::posterior::PosteriorOptions;
 use crate::{GalaxyPosterior, Gampen};
 
 /// A checkpoint ready to predict: model, label transform, preprocessing, calibration and
@@ -159,11 +159,8 @@ impl Predictor {
             .with_keep_samples(keep_samples)
             .with_interval_method(o.intervals)
             .with_seed(Some(o.batch_seed(first_row)));
-        let inverse: &dyn LabelInverse = match self.labels() {
-            Some(l) => l,
-            None => &Identity,
-        };
-        let mut posteriors = self.model().predict_posterior(images, &options, inverse)?;
+        let inverse = self.labels();
+        let mut posteriors = self.model().predict_posterior(images, &options, &inverse)?;
         if let Some(c) = self.calibration().filter(|_| o.calibrate) {
             posteriors.iter_mut().for_each(|p| c.apply(p));
         }

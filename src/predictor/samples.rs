@@ -24,7 +24,7 @@ pub enum SampleWriter {
 impl SampleWriter {
     /// Starts writing the samples of parameters `params` to `path`.
     pub fn create(path: &Path, params: &[String]) -> Result<Self, GampenError> {
-        super::create_parent(path)?;
+        gampen_data::paths::create_parent(path)?;
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"))

@@ -37,7 +37,7 @@ impl Predictor {
         let keep = samples_out.is_some() || layout.needs_samples() || options.keep_samples;
         let batches = self.catalog_batches_keeping(data, split, keep)?;
         let file_col = batches.images().file_col();
-        super::create_parent(out)?;
+        gampen_data::paths::create_parent(out)?;
         let mut writer = csv_writer(out)?;
         let mut header = batches.images().headers().to_vec();
         header.extend(layout.headers());

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use gampen_data::{catalog_path, CsvTable};
 
-use crate::atomic::write_atomic;
-use crate::calibration::{summary_coverage, truth_column, CalibrationScale, CoverageReport};
+use crate::atomic::write_json;
+use crate::calibration::{
+    summary_coverage, truth_column, CalibrationScale, CoverageChange, CoverageReport,
+};
 use crate::checkpoint::files;
 use crate::error::GampenError;
 use crate::posterior::MarginalSummary;
@@ -84,6 +86,13 @@ pub struct CalibrationOutcome {
     pub galaxies: usize,
 }
 
+impl CalibrationOutcome {
+    /// The devel coverage before and after the fitted factors, as a table.
+    pub fn coverage_change(&self) -> CoverageChange<'_> {
+        CoverageChange::new(&self.scale.scales, &self.before, &self.after)
+    }
+}
+
 /// Marginal summaries and true values of one catalog's galaxies, `[galaxy][param]`.
 #[derive(Clone, Debug, Default)]
 pub struct Summaries {
@@ -147,9 +156,7 @@ pub fn calibrate_checkpoint(
     let after = summary_coverage(&parameters, &calibrated, &truths);
     let dir = predictor.dir().to_path_buf();
     let path = dir.join(files::CALIBRATION);
-    let json =
-        serde_json::to_string_pretty(&scale).map_err(|e| GampenError::io(&path, e.into()))?;
-    write_atomic(&path, (json + "\n").as_bytes())?;
+    write_json(&path, &scale)?;
     Ok(CalibrationOutcome {
         scale,
         before,

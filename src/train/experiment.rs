@@ -16,7 +16,7 @@ use super::config::TrainConfig;
 use super::observer::TrainObserver;
 use super::run_dir::RunDir;
 use super::trainer::{TrainReport, Trainer};
-use crate::atomic::write_atomic;
+use crate::atomic::write_json;
 use crate::config::GampenConfig;
 use crate::error::GampenError;
 use crate::model::Gampen;
@@ -268,10 +268,4 @@ impl Experiment {
         };
         Ok(GalaxyDataset::load(&self.data, &options)?)
     }
-}
-
-/// Writes `value` as pretty JSON with a final newline, atomically.
-fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), GampenError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| GampenError::io(path, e.into()))?;
-    Ok(write_atomic(path, (text + "\n").as_bytes())?)
 }

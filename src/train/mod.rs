@@ -5,6 +5,7 @@ mod calibrate;
 mod config;
 mod epoch;
 mod experiment;
+mod flags;
 mod metrics;
 mod objective;
 mod observer;
@@ -19,6 +20,9 @@ pub use calibrate::{
 pub use config::TrainConfig;
 pub use epoch::evaluate;
 pub use experiment::{Experiment, ExperimentOutcome, TRAIN_CONFIG_JSON};
+pub use flags::{
+    ExperimentFlags, LabelFlags, ModelFlags, StartFlags, StartNote, Started, TrainFlags,
+};
 pub use metrics::{EpochMetrics, Evaluation};
 pub use objective::MeanLoss;
 pub use observer::{epoch_line, EpochLines, TrainObserver};

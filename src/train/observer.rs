@@ -37,13 +37,21 @@ pub trait TrainObserver {
 /// Observes nothing.
 impl TrainObserver for () {}
 
-/// Prints a resumed run's starting point and one line per epoch on stderr:
+/// Prints what an experiment loads, a resumed run's starting point and one line per epoch on
+/// stderr:
 /// `epoch   3/12  train 1.2345  devel 1.1111 *  MAE 0.1 0.2`, where `*` marks a new best
 /// epoch and `w` a warm-up epoch.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EpochLines;
 
 impl TrainObserver for EpochLines {
+    fn on_load(&mut self, data: &Path, split: &str) {
+        eprintln!(
+            "loading {split}-train and {split}-devel from {}",
+            data.display()
+        );
+    }
+
     fn on_resume(&mut self, run_dir: &Path, epoch: usize) {
         eprintln!("resuming {} after epoch {epoch}", run_dir.display());
     }

@@ -20,7 +20,7 @@ use crate::checkpoint::{self, files};
 use crate::data::GalaxySet;
 use crate::error::GampenError;
 use crate::model::Gampen;
-use crate::posterior::{Identity, LabelInverse};
+use crate::posterior::LabelInverse;
 
 /// What a training run did.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -118,10 +118,7 @@ impl Trainer {
     ) -> Result<(Gampen, TrainReport), GampenError> {
         self.check(&model, train, devel)?;
         let config = &self.config;
-        let inverse: &dyn LabelInverse = match &self.labels {
-            Some(l) => l,
-            None => &Identity,
-        };
+        let inverse: &dyn LabelInverse = &self.labels;
         let autodiff = device.clone().autodiff();
         let (mut model, mut optim, mut state) = self.start(model, run, &autodiff, observer)?;
         let loss_fn = model.loss();

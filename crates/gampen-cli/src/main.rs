@@ -5,11 +5,8 @@
 #![warn(missing_docs)]
 
 mod commands;
-mod device;
 mod error;
-mod flags;
-mod labels;
-mod paths;
+mod plot;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -39,11 +36,11 @@ enum Command {
     /// Write the spatial transformer's crops of cutouts as FITS (and a PNG grid).
     Crop(commands::crop::Args),
     /// Compare predictions with catalog truth: errors, coverage, plots.
-    Evaluate(commands::evaluate::Args),
+    Evaluate(gampen::evaluate::EvaluateFlags),
     /// Simulate, train, predict and evaluate a small model in a few minutes on a CPU.
     Demo(commands::demo::Args),
     /// Import a published GaMPEN PyTorch model (state dict) as a checkpoint.
-    Import(commands::import::Args),
+    Import(gampen::import::ImportFlags),
 }
 
 fn main() {

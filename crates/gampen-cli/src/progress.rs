@@ -47,10 +47,7 @@ impl TrainProgress {
 
 impl TrainObserver for TrainProgress {
     fn on_load(&mut self, data: &Path, split: &str) {
-        eprintln!(
-            "loading {split}-train and {split}-devel from {}",
-            data.display()
-        );
+        EpochLines.on_load(data, split);
     }
 
     fn on_start(&mut self, model: &Gampen, sizes: [usize; 2], epochs: usize) {

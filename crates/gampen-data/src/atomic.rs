@@ -201,11 +201,12 @@ pub fn replace_dir(tmp: &Path, dir: &Path) -> Result<(), DataError> {
 /// Lets `write` produce `dest` under a hidden temporary name that keeps its extension
 /// (`.<name>.tmp-<pid>.<ext>`, so that writers which pick a format by extension, such as the
 /// plots, still work), then syncs and renames it into place; on failure the temporary is
-/// removed and `dest` is left as it was.
+/// removed and `dest` is left as it was. `dest`'s directory is created first.
 pub fn write_via_temp<E: From<DataError>>(
     dest: &Path,
     write: impl FnOnce(&Path) -> Result<(), E>,
 ) -> Result<(), E> {
+    crate::paths::create_parent(dest)?;
     remove_stale_temporaries(dest);
     let ext = dest
         .extension()
@@ -223,6 +224,26 @@ pub fn write_via_temp<E: From<DataError>>(
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes `value` as pretty JSON with a final newline to `path` (complete or not at all),
+/// creating its directory; errors name the file.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), DataError> {
+    let text = serde_json::to_string_pretty(value).map_err(|source| DataError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::paths::create_parent(path)?;
+    write_atomic(path, (text + "\n").as_bytes())
+}
+
+/// Reads a JSON file into `T`, naming the file on failure.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, DataError> {
+    let text = fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|source| DataError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// A CSV writer whose output appears at `dest` only on [`commit_csv`].

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic::{replace_dir, tmp_dir_for};
 use crate::error::DataError;
+use crate::paths::{canonical, require_force};
 
 /// A directory being assembled; [`AtomicDir::commit`] puts it in place. Dropped uncommitted
 /// (an error, a panic), the temporary is removed and an existing destination is left as it
@@ -20,13 +21,38 @@ impl AtomicDir {
     /// Starts assembling `dest`, creating its parent if needed. An existing `dest` is
     /// replaced on commit: refusing to replace one is the caller's policy.
     pub fn create(dest: &Path) -> Result<Self, DataError> {
-        if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| DataError::io(parent, e))?;
-        }
+        crate::paths::create_parent(dest)?;
         Ok(Self {
             dest: dest.to_path_buf(),
             tmp: Some(tmp_dir_for(dest)?),
         })
+    }
+
+    /// Starts assembling `dest` (named `flag` in errors) under the command line's policy: an
+    /// existing, non-empty `dest` is replaced only when `force`, and never when it is a file
+    /// or the current directory (or one above it).
+    pub fn replacing(flag: &str, dest: &Path, force: bool) -> Result<Self, DataError> {
+        require_force(flag, dest, force)?;
+        if dest.exists() && !dest.is_dir() {
+            return Err(DataError::PathConflict(format!(
+                "{flag} {} is a file, not a directory",
+                dest.display()
+            )));
+        }
+        let canonical_dest = canonical(dest)?;
+        // --force replaces the whole directory: never the one the user is standing in (or
+        // one above it), where `--out .` would take everything else with it.
+        let cwd = std::env::current_dir()
+            .and_then(std::fs::canonicalize)
+            .map_err(|e| DataError::io(Path::new("."), e))?;
+        if cwd.starts_with(&canonical_dest) {
+            return Err(DataError::PathConflict(format!(
+                "{flag} {} is the current directory or one above it, which would be replaced: \
+                 choose a new directory for {flag}",
+                dest.display()
+            )));
+        }
+        Self::create(&canonical_dest)
     }
 
     /// Where to write the directory's contents until [`AtomicDir::commit`].

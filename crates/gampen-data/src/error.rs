@@ -148,7 +148,8 @@ pub enum DataError {
         /// What is wrong (with the 1-based data row when there is one).
         message: String,
     },
-    /// An output path that is, or would overwrite, an input (the message names both).
+    /// An output path that is, or would overwrite, an input (the message names both), or
+    /// that would replace what it holds without `--force`.
     #[error("{0}")]
     PathConflict(String),
     /// A configuration value that makes no sense.

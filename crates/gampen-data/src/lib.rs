@@ -24,6 +24,7 @@ pub mod catalog;
 mod dataset;
 mod error;
 pub mod fits;
+pub mod flags;
 mod image;
 pub mod merge;
 pub mod paths;

@@ -82,6 +82,38 @@ pub fn check_io(inputs: &[Flagged], outputs: &[Flagged]) -> Result<(), DataError
     Ok(())
 }
 
+/// Creates `dir` and its parents, naming it on failure.
+pub fn create_dir(dir: &Path) -> Result<(), DataError> {
+    std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))
+}
+
+/// Creates the directory the output file `path` goes into.
+pub fn create_parent(path: &Path) -> Result<(), DataError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => create_dir(dir),
+        None => Ok(()),
+    }
+}
+
+/// True when `dir` exists and is not an empty directory.
+pub fn is_occupied(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(_) => dir.exists(),
+    }
+}
+
+/// Refuses an existing, non-empty `dir` (given as `flag`) unless `force`.
+pub fn require_force(flag: &str, dir: &Path, force: bool) -> Result<(), DataError> {
+    if force || !is_occupied(dir) {
+        return Ok(());
+    }
+    Err(DataError::PathConflict(format!(
+        "{flag} {} exists and is not empty: pass --force to replace it, or choose another {flag}",
+        dir.display()
+    )))
+}
+
 /// True when both paths exist and are one file by identity (a hard link, a bind mount),
 /// which no comparison of names can see.
 #[cfg(unix)]
@@ -101,6 +133,19 @@ fn same_file(_: &Path, _: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_force_replaces_a_non_empty_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        assert!(require_force("--out", &out, false).is_ok());
+        std::fs::create_dir(&out).unwrap();
+        assert!(!is_occupied(&out) && require_force("--out", &out, false).is_ok());
+        std::fs::write(out.join("a"), "x").unwrap();
+        let err = require_force("--out", &out, false).unwrap_err().to_string();
+        assert!(err.contains("--out") && err.contains("--force"), "{err}");
+        assert!(require_force("--out", &out, true).is_ok());
+    }
 
     #[test]
     fn spellings_of_one_path_are_caught() {

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::read_json;
 use crate::error::DataError;
 use crate::fits::{read_fits_hdu, HduSelect};
 use crate::transform::image::{arsinh_normalize, crop_augment_into, Augment};
@@ -155,14 +155,6 @@ impl From<&DatasetOptions> for Preprocessing {
     fn from(options: &DatasetOptions) -> Self {
         Self::from_options(options)
     }
-}
-
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|source| DataError::Json {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// Cutout files of one data directory prepared for a model.

@@ -86,6 +86,25 @@ pub fn empty_split_files(written: &[PathBuf]) -> Result<Vec<PathBuf>, DataError>
     Ok(empty)
 }
 
+/// A warning when some of the `written` split files hold no galaxy ([`empty_split_files`]),
+/// saying why and what to do instead, so that no one trains on one unknowingly.
+pub fn empty_split_warning(
+    written: &[PathBuf],
+    balance_column: &str,
+) -> Result<Option<String>, DataError> {
+    let empty = empty_split_files(written)?;
+    Ok(empty.first().map(|first| {
+        format!(
+            "{} of {} split files are empty (first: {}): the catalog is too small for the \
+             small standard fractions, or balancing on `{balance_column}` keeps few galaxies \
+             (an outlier leaves a bin nearly empty); use --fractions for a checked custom split",
+            empty.len(),
+            written.len(),
+            first.display()
+        )
+    }))
+}
+
 /// The seven standard split sizes of GaMPEN, `(name, fractions)`.
 pub const STANDARD_SPLITS: [(&str, SplitFractions); 7] = [
     ("xs", frac(0.027, 0.003, 0.970)),

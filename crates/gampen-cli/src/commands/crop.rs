@@ -3,14 +3,16 @@
 
 use std::path::PathBuf;
 
+use gampen::device::ComputeDevice;
 use gampen::predictor::StnCrop;
 use gampen::{PredictOptions, Predictor};
+use gampen_data::atomic::write_via_temp;
+use gampen_data::atomic_dir::AtomicDir;
 use gampen_data::catalog_path;
+use gampen_data::paths::check_io;
 use gampen_plot::{crop_box_from_theta, crop_grid, Image2d};
 
-use crate::device::DeviceArg;
 use crate::error::Result;
-use crate::paths::{check_io, write_via_temp, DirOutput};
 use crate::progress;
 
 /// Options of `gampen crop`.
@@ -36,14 +38,14 @@ pub struct Args {
     #[arg(long)]
     pub grid: Option<PathBuf>,
     /// Galaxies in the PNG grid.
-    #[arg(long, default_value_t = 12, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 12, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub grid_count: usize,
     /// Galaxies per batch.
-    #[arg(long, default_value_t = 64, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 64, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Compute device.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
-    pub device: DeviceArg,
+    #[arg(long, value_enum, default_value_t = ComputeDevice::Flex)]
+    pub device: ComputeDevice,
     /// Replace an existing, non-empty --out directory (only once the new one is complete).
     #[arg(long)]
     pub force: bool,
@@ -70,7 +72,7 @@ pub fn execute(args: &Args) -> Result<usize> {
         &[("--model", &args.model), ("--data", &args.data)],
         &outputs,
     )?;
-    let out = DirOutput::create("--out", &args.out, args.force)?;
+    let out = AtomicDir::replacing("--out", &args.out, args.force)?;
     let device = args.device.device()?;
     let predictor = Predictor::open(&args.model, &device)?
         .with_options(PredictOptions::new().with_batch_size(args.batch_size))?;

@@ -7,16 +7,18 @@ mod table;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use gampen::calibration::CoverageReport;
+use gampen::device::ComputeDevice;
 use gampen::train::{
     CalibrateOptions, Experiment, MeanLoss, OptimizerFamily, OptimizerKind, TrainConfig,
 };
 use gampen::Preset;
+use gampen_data::atomic_dir::AtomicDir;
+use gampen_data::paths::create_dir;
 use gampen_data::{ScalingKind, Transform};
 
 use crate::commands::train;
-use crate::device::DeviceArg;
-use crate::error::{create_dir, Result};
-use crate::paths::DirOutput;
+use crate::error::Result;
 use crate::progress::TrainProgress;
 
 /// Options of `gampen demo`.
@@ -33,31 +35,31 @@ pub struct Args {
     #[arg(long, default_value = "demo-out")]
     pub out: PathBuf,
     /// Galaxies to simulate (balanced-dev split: about 70 % train, 15 % devel, 15 % test).
-    #[arg(long, default_value_t = 1600, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1600, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub count: usize,
     /// Training epochs.
-    #[arg(long, default_value_t = 12, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 12, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub epochs: usize,
     /// Epochs that fit only the means before the covariance likelihood (see `gampen train
     /// --warmup-epochs`).
-    #[arg(long, default_value_t = 0, value_parser = crate::flags::count_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0, value_parser = gampen_data::flags::count_usize, allow_negative_numbers = true)]
     pub warmup_epochs: usize,
     /// How the means are fitted (see `gampen train --mean-loss`).
     #[arg(long, value_enum, default_value_t = MeanLoss::SquaredError)]
     pub mean_loss: MeanLoss,
     /// Cosine learning-rate decay to this fraction of the initial rate (see `gampen train
     /// --final-lr-factor`).
-    #[arg(long, default_value_t = 0.05, value_parser = crate::flags::finite_non_negative_f64, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0.05, value_parser = gampen_data::flags::finite_non_negative_f64, allow_negative_numbers = true)]
     pub final_lr_factor: f64,
     /// Monte-Carlo dropout passes per devel (calibration) and test galaxy.
-    #[arg(long, default_value_t = 50, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 50, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub passes: usize,
     /// Seed of the simulation and training.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Compute device.
-    #[arg(long, value_enum, default_value_t = DeviceArg::default())]
-    pub device: DeviceArg,
+    #[arg(long, value_enum, default_value_t = ComputeDevice::default())]
+    pub device: ComputeDevice,
     /// Replace an existing, non-empty --out directory (only once the new demo is complete).
     #[arg(long)]
     pub force: bool,
@@ -66,7 +68,7 @@ pub struct Args {
 /// Runs `gampen demo`: the whole demo is assembled in a hidden directory beside --out and
 /// moved into place when complete, so a failed or killed demo leaves a previous one intact.
 pub fn run(args: Args) -> Result<()> {
-    let dir = DirOutput::create("--out", &args.out, args.force)?;
+    let dir = AtomicDir::replacing("--out", &args.out, args.force)?;
     let out = args.out.clone();
     build(Args {
         out: dir.path().to_path_buf(),
@@ -156,7 +158,7 @@ fn build(args: Args) -> Result<()> {
     );
     table::print(&report, outcome.calibration.as_ref());
     if let Some(after) = &report.after {
-        let verdict = |c| match table::within(c, 5.0) {
+        let verdict = |c: &CoverageReport| match c.within(5.0) {
             true => "within",
             false => "not within",
         };

@@ -1,10 +1,10 @@
 //! `gampen merge`: concatenate prediction CSVs (shards) with one header
 //! ([`gampen_data::merge::merge_csv`]).
 
+use gampen_data::paths::check_io;
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::paths::check_io;
 
 /// Options of `gampen merge`.
 #[derive(clap::Args, Debug)]

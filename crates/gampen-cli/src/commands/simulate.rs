@@ -2,11 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use gampen_data::atomic::read_json;
+use gampen_data::atomic_dir::AtomicDir;
+use gampen_data::paths::check_io;
 use gampen_data::simulate::{simulate_to_dir_with_progress, Truth};
 use gampen_data::SimulatorConfig;
 
-use crate::error::{read_json, Result};
-use crate::paths::{check_io, DirOutput};
+use crate::error::Result;
 use crate::progress;
 
 /// Options of `gampen simulate`.
@@ -16,10 +18,10 @@ pub struct Args {
     #[arg(long)]
     pub out: PathBuf,
     /// Number of galaxies.
-    #[arg(long, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub count: usize,
     /// Cutout side in pixels (overrides the config's image_size).
-    #[arg(long, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub size: Option<usize>,
     /// Seed (overrides the config's seed); galaxy i depends only on (seed, i).
     #[arg(long)]
@@ -35,7 +37,7 @@ pub struct Args {
     #[arg(long, default_value = "bt")]
     pub balance_column: String,
     /// Equal-width bins of the balance column.
-    #[arg(long, default_value_t = gampen_data::simulate::SIMULATED_BALANCE_BINS, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = gampen_data::simulate::SIMULATED_BALANCE_BINS, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub bins: usize,
     /// Replace an existing, non-empty --out directory (only once the new one is complete).
     #[arg(long)]
@@ -48,16 +50,12 @@ pub fn run(args: Args) -> Result<()> {
         Some(p) => read_json(p)?,
         None => SimulatorConfig::default(),
     };
-    if let Some(s) = args.size {
-        config.image_size = s;
-    }
-    if let Some(s) = args.seed {
-        config.seed = s;
-    }
+    config.image_size = args.size.unwrap_or(config.image_size);
+    config.seed = args.seed.unwrap_or(config.seed);
     if let Some(c) = &args.config {
         check_io(&[("--config", c)], &[("--out", &args.out)])?;
     }
-    let dir = DirOutput::create("--out", &args.out, args.force)?;
+    let dir = AtomicDir::replacing("--out", &args.out, args.force)?;
     let started = std::time::Instant::now();
     simulate(dir.path(), &config, args.count, true)?;
     if !args.no_splits {

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use gampen_data::splits::{write_split, Balance, SplitFractions};
+use gampen_data::catalog_path;
+use gampen_data::splits::{empty_split_warning, write_split, Balance, SplitFractions};
 use gampen_data::CsvTable;
 
 use crate::error::Result;
-use gampen_data::catalog_path;
 
 /// Options of `gampen splits`.
 ///
@@ -23,13 +23,13 @@ pub struct Args {
     #[arg(long, default_value = "bt")]
     pub balance_column: String,
     /// Equal-width bins of the balance column.
-    #[arg(long, default_value_t = 5, value_parser = crate::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 5, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub bins: usize,
     /// Seed of the shuffles.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Custom train,devel,test fractions (e.g. 0.7,0.15,0.15); they may sum to less than 1.
-    #[arg(long, value_parser = fractions_flag, allow_negative_numbers = true)]
+    #[arg(long, value_parser = gampen_data::flags::fractions, allow_negative_numbers = true)]
     pub fractions: Option<SplitFractions>,
     /// Name (file prefix) of the custom split.
     #[arg(long, default_value = "custom")]
@@ -55,7 +55,8 @@ pub fn run(args: Args) -> Result<()> {
                 written.len(),
                 args.data.join("splits").display()
             );
-            warn_empty(&written, &args.balance_column)?;
+            let warning = empty_split_warning(&written, &args.balance_column)?;
+            warning.iter().for_each(|w| eprintln!("warning: {w}"));
         }
         Some(fractions) => {
             let table = CsvTable::read(&info)?;
@@ -77,33 +78,4 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Some of the 42 standard files can come out empty (`empty_split_files`): say how many, so
-/// that no one trains on one unknowingly.
-fn warn_empty(written: &[std::path::PathBuf], balance_column: &str) -> Result<()> {
-    let empty = gampen_data::splits::empty_split_files(written)?;
-    if let Some(first) = empty.first() {
-        eprintln!(
-            "warning: {} of {} split files are empty (first: {}): the catalog is too small for \
-             the small standard fractions, or balancing on `{balance_column}` keeps few \
-             galaxies (an outlier leaves a bin nearly empty); use --fractions for a checked \
-             custom split",
-            empty.len(),
-            written.len(),
-            first.display()
-        );
-    }
-    Ok(())
-}
-
-/// clap value parser of `--fractions`, so that a bad value is refused before anything is
-/// read, in clap's message naming the flag.
-fn fractions_flag(text: &str) -> std::result::Result<SplitFractions, String> {
-    text.parse::<SplitFractions>().map_err(|e| {
-        let msg = e.to_string();
-        msg.strip_prefix("invalid configuration: ")
-            .unwrap_or(&msg)
-            .to_string()
-    })
 }

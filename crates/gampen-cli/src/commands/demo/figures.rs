@@ -5,7 +5,7 @@ use std::path::Path;
 
 use gampen::train::ExperimentOutcome;
 use gampen::PosteriorOptions;
-use gampen_data::{CatalogStream, CsvTable, Preparation};
+use gampen_data::{CsvTable, Preparation, FILE_NAME};
 use gampen_plot::corner_plot;
 
 use super::Args;
@@ -18,16 +18,9 @@ pub fn plot(args: &Args, data: &Path, outcome: &ExperimentOutcome) -> Result<()>
     let cfg = model.config().clone();
     let prep = Preparation::for_model(data, None, cfg.cutout_size, cfg.channels);
     let test_csv = gampen_data::splits::split_path(data, "balanced-dev-test");
-    let mut stream = CatalogStream::open(&test_csv)?;
-    let col = stream.file_col();
-    let mut names = Vec::new();
-    while let Some((_, f)) = stream.next_row()? {
-        names.push(f[col].clone());
-        if names.len() == 12 {
-            break;
-        }
-    }
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let info = CsvTable::read(&test_csv)?;
+    let names = info.key_column(FILE_NAME)?;
+    let refs: Vec<&str> = names.iter().take(12).map(String::as_str).collect();
     let images = prep.batch(&refs, &device)?;
     let crops = gampen::predictor::stn_crops(model, images.clone())?;
     crate::commands::crop::grid(&args.out.join("crops.png"), &crops)?;
@@ -37,23 +30,14 @@ pub fn plot(args: &Args, data: &Path, outcome: &ExperimentOutcome) -> Result<()>
         .with_passes(args.passes)
         .with_keep_samples(true)
         .with_seed(Some(args.seed));
-    let inverse: &dyn gampen::posterior::LabelInverse = match &labels {
-        Some(l) => l,
-        None => &gampen::posterior::Identity,
-    };
-    let post = model.predict_posterior(one, &options, inverse)?;
-    let info = CsvTable::read(test_csv)?;
-    let truth: Vec<f64> = outcome
-        .model
-        .config()
-        .parameters
-        .iter()
+    let post = model.predict_posterior(one, &options, labels)?;
+    let truth: Vec<f64> = (cfg.parameters.iter())
         .map(|p| info.numeric_column(p).map(|c| c[0]))
         .collect::<std::result::Result<_, _>>()?;
     if let Some(samples) = post[0].samples.as_ref() {
         corner_plot(
             &args.out.join("corner.png"),
-            &outcome.model.config().parameters,
+            &cfg.parameters,
             samples,
             Some(&truth),
         )?;

@@ -5,16 +5,18 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use gampen::calibration::{CalibrationScale, CoverageReport, MatchedPredictions};
+use gampen::calibration::{CalibrationScale, CoverageReport};
 use gampen::checkpoint;
-use gampen::posterior::PredictionTable;
+use gampen::evaluate::{EvalReport, EvaluateFlags};
 use gampen::{PredictOptions, Predictor};
-use gampen_data::{catalog_path, CsvTable, SimulatorConfig};
+use gampen_data::SimulatorConfig;
 
 use super::Args;
-use crate::commands::evaluate::{self, EvalReport};
+use gampen_data::atomic::write_json;
+
+use crate::commands::evaluate;
 use crate::commands::simulate;
-use crate::error::{write_json, Result};
+use crate::error::Result;
 use crate::progress;
 
 /// The test split the demo reports on.
@@ -78,27 +80,32 @@ pub struct TestReport {
 }
 
 /// Errors and coverage of the raw `predictions` against the truth in `data`, before and
-/// after `calibration`; eval.json and the evaluation plots go into `args.out`.
+/// after `calibration` ([`EvaluateFlags::evaluate`]); eval.json and the evaluation plots go
+/// into `args.out`.
 pub fn evaluate(
     args: &Args,
     data: &Path,
     predictions: &Path,
     calibration: Option<&(PathBuf, CalibrationScale)>,
 ) -> Result<TestReport> {
-    let catalog = CsvTable::read(&catalog_path(data, None)?)?;
-    let preds = PredictionTable::read(predictions, None)?;
-    let matched = MatchedPredictions::new(&preds, &catalog)?;
-    let before = matched.coverage();
-    let mut eval = EvalReport::new(predictions, &preds, &matched, &before);
-    let after = calibration.map(|(file, c)| {
-        eval.after_calibration = Some(evaluate::applied(file, c, &matched));
-        matched.calibrated(c).coverage()
-    });
-    write_json(&args.out.join("eval.json"), &eval)?;
-    evaluate::write_plots(&args.out, &matched, &eval)?;
+    let flags = EvaluateFlags {
+        predictions: predictions.to_path_buf(),
+        data: data.to_path_buf(),
+        labels: None,
+        out: args.out.clone(),
+        fit_calibration: None,
+        calibration: calibration.map(|(file, _)| file.clone()),
+        model: None,
+        samples: None,
+        force: true,
+    };
+    let evaluation = flags.evaluate(&mut |w| eprintln!("warning: {w}"))?;
+    let matched = &evaluation.matched;
+    write_json(&args.out.join("eval.json"), &evaluation.report)?;
+    evaluate::write_plots(&args.out, matched, &evaluation.report)?;
     Ok(TestReport {
-        eval,
-        before,
-        after,
+        before: matched.coverage(),
+        after: calibration.map(|(_, c)| matched.calibrated(c).coverage()),
+        eval: evaluation.report,
     })
 }

@@ -3,11 +3,11 @@
 use std::path::Path;
 
 use gampen::calibration::MatchedPredictions;
+use gampen::evaluate::{EvalReport, SamplesReport};
 use gampen::posterior::LEVELS;
 
-use super::{EvalReport, SamplesReport};
 use crate::error::Result;
-use crate::paths::write_via_temp;
+use crate::plot::write_plot;
 
 /// Writes calibration.png, predicted_vs_true.png and residuals.png into `out`. A galaxy
 /// that does not count for a parameter is NaN there, which the plots skip: they show what
@@ -19,10 +19,8 @@ pub fn write(out: &Path, matched: &MatchedPredictions, report: &EvalReport) -> R
         .iter()
         .map(|r| r.coverage.to_vec())
         .collect();
-    write_via_temp(&out.join("calibration.png"), |tmp| {
-        Ok(gampen_plot::calibration_plot(
-            tmp, params, &LEVELS, &coverage,
-        )?)
+    write_plot(&out.join("calibration.png"), |tmp| {
+        gampen_plot::calibration_plot(tmp, params, &LEVELS, &coverage)
     })?;
     // [param][galaxy] of one quantity of the counted (summary, truth) pairs.
     let column = |f: &dyn Fn(&gampen::posterior::MarginalSummary, f64) -> f64| -> Vec<Vec<f64>> {
@@ -38,14 +36,12 @@ pub fn write(out: &Path, matched: &MatchedPredictions, report: &EvalReport) -> R
     let medians = column(&|m, _| m.median);
     let lows = column(&|m, _| m.intervals[0].0);
     let highs = column(&|m, _| m.intervals[0].1);
-    write_via_temp(&out.join("predicted_vs_true.png"), |tmp| {
-        Ok(gampen_plot::predicted_vs_true_grid(
-            tmp, params, &truth, &medians, &lows, &highs,
-        )?)
+    write_plot(&out.join("predicted_vs_true.png"), |tmp| {
+        gampen_plot::predicted_vs_true_grid(tmp, params, &truth, &medians, &lows, &highs)
     })?;
     let residuals = column(&|m, t| m.median - t);
-    write_via_temp(&out.join("residuals.png"), |tmp| {
-        Ok(gampen_plot::residual_histograms(tmp, params, &residuals)?)
+    write_plot(&out.join("residuals.png"), |tmp| {
+        gampen_plot::residual_histograms(tmp, params, &residuals)
     })?;
     match &report.samples {
         Some(samples) => write_curve(out, samples),
@@ -70,12 +66,7 @@ fn write_curve(out: &Path, samples: &SamplesReport) -> Result<()> {
         );
         coverage.extend(after.curve.per_parameter.iter().cloned());
     }
-    write_via_temp(&out.join("calibration_curve.png"), |tmp| {
-        Ok(gampen_plot::calibration_plot(
-            tmp,
-            &names,
-            &curve.levels,
-            &coverage,
-        )?)
+    write_plot(&out.join("calibration_curve.png"), |tmp| {
+        gampen_plot::calibration_plot(tmp, &names, &curve.levels, &coverage)
     })
 }

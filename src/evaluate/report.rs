@@ -1,9 +1,10 @@
-//! What `eval.json` holds: the library's numbers, gathered for printing and writing.
+//! What `eval.json` holds: the calibration module's numbers, gathered for printing and
+//! writing.
 
 use std::path::{Path, PathBuf};
 
-use gampen::calibration::{CalibrationScale, CoverageReport, MatchedPredictions, ResidualStats};
-use gampen::posterior::{Columns, PredictionTable};
+use crate::calibration::{CalibrationScale, CoverageReport, MatchedPredictions, ResidualStats};
+use crate::posterior::{Columns, PredictionTable};
 use serde::Serialize;
 
 use super::{Applied, SamplesReport};
@@ -12,7 +13,7 @@ use super::{Applied, SamplesReport};
 /// same galaxies (`count`; `skipped` had a non-finite prediction or truth).
 #[derive(Clone, Debug, Serialize)]
 pub struct ParameterReport {
-    /// [`gampen::calibration::summary_residuals`].
+    /// [`crate::calibration::summary_residuals`].
     #[serde(flatten)]
     pub residuals: ResidualStats,
     /// Fraction of true values inside the 68.27, 95.45, 99.73 % intervals.

@@ -1,8 +1,11 @@
-//! Parse-time checks of numeric flags.
+//! Parse-time checks of command-line values, shared by every crate whose option types
+//! derive `clap::Args` (the `clap` feature) and usable as plain parsers without it.
 //!
-//! Used as clap `value_parser`s so that a bad value is rejected before anything is read or
-//! written, with clap's one-line `error: invalid value 'X' for '--flag <FLAG>': ...` naming
-//! the flag and what it accepts.
+//! As clap `value_parser`s they reject a bad value before anything is read or written, with
+//! clap's one-line `error: invalid value 'X' for '--flag <FLAG>': ...` naming the flag and
+//! what it accepts.
+
+use crate::splits::SplitFractions;
 
 /// Largest count accepted for sizes, batches, passes and epochs: far above any real run,
 /// low enough that products of two counts cannot overflow or allocate without bound.
@@ -78,6 +81,26 @@ pub fn positive_f64(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Train, devel and test fractions such as `0.7,0.15,0.15`, with the reason a bad list is
+/// refused (without [`crate::DataError::Config`]'s prefix, which a flag error does not need).
+pub fn fractions(text: &str) -> Result<SplitFractions, String> {
+    text.parse::<SplitFractions>().map_err(|e| {
+        let msg = e.to_string();
+        msg.strip_prefix("invalid configuration: ")
+            .unwrap_or(&msg)
+            .to_string()
+    })
+}
+
+/// Splits a comma-separated list, trimming blanks and dropping empty items.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +123,13 @@ mod tests {
         assert!(positive_f64("0").is_err());
         assert!(positive_f64("-inf").is_err());
         assert_eq!(positive_f64("1e-3"), Ok(1e-3));
+    }
+
+    #[test]
+    fn lists_are_trimmed() {
+        assert_eq!(
+            split_list("bt, r_e,,total_flux "),
+            ["bt", "r_e", "total_flux"]
+        );
     }
 }

@@ -1,0 +1,115 @@
+//! [`ExperimentFlags`]: a whole training run as `gampen train` takes it.
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use gampen_data::paths::{check_io, is_occupied};
+use gampen_data::prepare::DATASET_JSON;
+
+use super::{LabelFlags, ModelFlags, StartFlags, Started, TrainFlags};
+use crate::checkpoint;
+use crate::error::GampenError;
+use crate::train::{CalibrateOptions, Experiment, TRAIN_CONFIG_JSON};
+
+/// Files and directories only a training run holds: an existing run directory with none of
+/// them is not a run and is refused rather than written into.
+const RUN_MARKERS: [&str; 5] = [
+    TRAIN_CONFIG_JSON,
+    DATASET_JSON,
+    checkpoint::files::LAST,
+    checkpoint::files::BEST,
+    "checkpoints",
+];
+
+/// A training run: the data, what to learn, the architecture, where its weights start, how
+/// to train, and whether to calibrate afterwards.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct ExperimentFlags {
+    /// Data directory (cutouts/, info.csv, splits/).
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub data: PathBuf,
+    /// Split prefix: reads splits/<split>-train.csv and splits/<split>-devel.csv.
+    #[cfg_attr(feature = "clap", arg(long, default_value = "balanced-dev"))]
+    pub split: String,
+    /// What to predict.
+    #[cfg_attr(feature = "clap", command(flatten))]
+    pub labels: LabelFlags,
+    /// Run directory (checkpoints/, best.json, last.json, metrics.jsonl, dataset.json,
+    /// loss.png). An existing run is resumed unless --no-resume.
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub out: PathBuf,
+    /// The architecture.
+    #[cfg_attr(feature = "clap", command(flatten))]
+    pub model: ModelFlags,
+    /// Where the weights start.
+    #[cfg_attr(feature = "clap", command(flatten))]
+    pub start: StartFlags,
+    /// How to train.
+    #[cfg_attr(feature = "clap", command(flatten))]
+    pub train: TrainFlags,
+    /// After training, fit per-parameter interval factors on the devel split's Monte-Carlo
+    /// dropout posteriors (the best model, the checkpoint's dropout rate) and save them as
+    /// the best checkpoint's calibration.json, which `gampen predict` then applies by
+    /// default. Refitted, to the same factors, when a finished run is resumed.
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub calibrate: bool,
+    /// Monte-Carlo dropout passes per devel galaxy for --calibrate (10 draws each).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = CalibrateOptions::new().passes, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
+    pub calibration_passes: usize,
+}
+
+impl ExperimentFlags {
+    /// The library's description of the run, with progress lines when `progress`.
+    pub fn experiment(&self, progress: bool) -> Result<Experiment, GampenError> {
+        let model = self.model.config(self.labels.names());
+        Ok(Experiment::new(&self.data, model)
+            .with_split(&self.split)
+            .with_transforms(self.labels.transforms.as_deref())?
+            .with_scaling(self.labels.scaling)
+            .with_train(self.train.config(progress))
+            .with_calibrate(self.calibrate.then(|| {
+                CalibrateOptions::new()
+                    .with_passes(self.calibration_passes)
+                    .with_seed(self.train.seed)
+            })))
+    }
+
+    /// Refuses an `out` that is, holds or lies inside an input, and an existing non-empty
+    /// `out` that is not a training run (an existing run is resumed, its normal use).
+    pub fn check_run_dir(&self) -> Result<(), GampenError> {
+        let mut inputs = vec![("--data", self.data.as_path())];
+        inputs.extend(self.start.from.as_deref().map(|f| ("--from", f)));
+        inputs.extend(
+            self.start
+                .init_backbone
+                .as_deref()
+                .map(|b| ("--init-backbone", b)),
+        );
+        check_io(&inputs, &[("--out", &self.out)])?;
+        if is_occupied(&self.out) && !RUN_MARKERS.iter().any(|m| self.out.join(m).exists()) {
+            return Err(GampenError::Flag(format!(
+                "--out {} exists and is not a training run (no train_config.json, dataset.json \
+                 or checkpoints/): choose a new or empty --out",
+                self.out.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether `out` holds a run that training will resume.
+    pub fn resuming(&self) -> bool {
+        !self.train.no_resume && self.out.join(checkpoint::files::LAST).is_file()
+    }
+
+    /// The model `experiment` starts from on `device` ([`StartFlags::build`]).
+    pub fn start_model(
+        &self,
+        experiment: &Experiment,
+        device: &Device,
+    ) -> Result<Started, GampenError> {
+        let resuming = self.resuming().then_some(self.out.as_path());
+        self.start
+            .build(&self.model, &experiment.model, resuming, device)
+    }
+}
