@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use gampen_data::paths::{check_io, is_occupied};
 use gampen_data::prepare::DATASET_JSON;
+use gampen_data::Softening;
 
 use super::{LabelFlags, ModelFlags, StartFlags, Started, TrainFlags};
 use crate::checkpoint;
@@ -39,6 +40,15 @@ pub struct ExperimentFlags {
     /// loss.png). An existing run is resumed unless --no-resume.
     #[cfg_attr(feature = "clap", arg(long))]
     pub out: PathBuf,
+    /// Softening b of the input normalisation asinh(x / b), in the cutouts' pixel units: a
+    /// positive number (GaMPEN's: 1), or `noise` to fit it to the training split's sky noise,
+    /// which keeps faint galaxies out of the linear regime (docs/accuracy.md). Saved in the
+    /// checkpoints' preprocessing.json, so prediction normalises the same way.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, default_value = "1", value_name = "B|noise")
+    )]
+    pub arsinh_softening: Softening,
     /// The architecture.
     #[cfg_attr(feature = "clap", command(flatten))]
     pub model: ModelFlags,
@@ -67,6 +77,7 @@ impl ExperimentFlags {
             .with_split(&self.split)
             .with_transforms(self.labels.transforms.as_deref())?
             .with_scaling(self.labels.scaling)
+            .with_softening(self.arsinh_softening)
             .with_train(self.train.config(progress))
             .with_calibrate(self.calibrate.then(|| {
                 CalibrateOptions::new()

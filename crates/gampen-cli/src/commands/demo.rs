@@ -15,7 +15,7 @@ use gampen::train::{
 use gampen::Preset;
 use gampen_data::atomic_dir::AtomicDir;
 use gampen_data::paths::create_dir;
-use gampen_data::{ScalingKind, Transform};
+use gampen_data::{ScalingKind, Softening, Transform};
 
 use crate::commands::train;
 use crate::error::Result;
@@ -82,8 +82,9 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The demo's training run on `data`: the small preset on GaMPEN's three labels, Adam with
-/// a cosine decay and gradient clipping, means fitted as `args` say.
+/// The demo's training run on `data`: the small preset on GaMPEN's three labels, the arsinh
+/// softening fitted to the sky noise, Adam with a cosine decay and gradient clipping, means
+/// fitted as `args` say.
 fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
     let labels = ["bt", "r_e", "total_flux"].map(String::from).to_vec();
     let train = TrainConfig::new()
@@ -99,6 +100,7 @@ fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
     Ok(Experiment::new(data, Preset::Small.config(labels))
         .with_transforms(Some(&[Transform::logit(), Transform::Ln, Transform::Ln]))?
         .with_scaling(ScalingKind::Standard)
+        .with_softening(Softening::SkyNoise)
         .with_train(train)
         .with_calibrate(Some(
             CalibrateOptions::new()
