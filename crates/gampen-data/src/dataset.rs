@@ -386,7 +386,13 @@ mod tests {
         // Borders alternating +-sigma: a MAD of exactly sigma.
         let noisy = |k: usize| {
             let data = (0..16 * 16)
-                .map(|i| if (i + k) % 2 == 0 { sigma } else { -sigma })
+                .map(|i| {
+                    if (i + k).is_multiple_of(2) {
+                        sigma
+                    } else {
+                        -sigma
+                    }
+                })
                 .collect();
             Image::new(data, 1, 16, 16)
         };
