@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::gampen_kde::kde_windows;
+pub use gampen_data::stats::quantile_sorted;
 
 /// The credible levels reported for every parameter: 1, 2 and 3 sigma of a normal.
 pub const LEVELS: [f64; 3] = [0.6827, 0.9545, 0.9973];
@@ -212,21 +213,6 @@ impl Moments {
     }
 }
 
-/// Linear-interpolated quantile of sorted data (NumPy's default, "linear").
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    match sorted.len() {
-        0 => f64::NAN,
-        1 => sorted[0],
-        len => {
-            let pos = q.clamp(0.0, 1.0) * (len - 1) as f64;
-            let lo = pos.floor() as usize;
-            let hi = (lo + 1).min(len - 1);
-            let frac = pos - lo as f64;
-            sorted[lo] + (sorted[hi] - sorted[lo]) * frac
-        }
-    }
-}
-
 /// Mode of a Gaussian KDE with the normal-reference (Silverman) bandwidth
 /// `1.06 sigma N^(-1/5)`, located on a 256-point grid over the data
 /// range and refined by a parabola through the best grid point and its neighbours.
@@ -324,16 +310,6 @@ mod tests {
             (m.skew - 2.0).abs() < 0.2 && (m.kurtosis - 6.0).abs() < 1.5,
             "{m:?}"
         );
-    }
-
-    #[test]
-    fn quantiles_match_numpy_linear() {
-        let s = [1.0, 2.0, 3.0, 4.0];
-        // numpy.quantile([1,2,3,4], [0, .25, .5, .9]) -> 1, 1.75, 2.5, 3.7
-        assert_eq!(quantile_sorted(&s, 0.0), 1.0);
-        assert!((quantile_sorted(&s, 0.25) - 1.75).abs() < 1e-12);
-        assert!((quantile_sorted(&s, 0.5) - 2.5).abs() < 1e-12);
-        assert!((quantile_sorted(&s, 0.9) - 3.7).abs() < 1e-12);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::prepare::Preprocessing;
 use crate::splits::split_path;
 use crate::transform::image::AugmentOptions;
 use crate::transform::label::{LabelTransform, ScalingKind, Transform};
-use crate::transform::sky::{median_sky_sigma, Softening};
+use crate::transform::sky::{median_sky_sigma, Softening, GAMPEN_SOFTENING};
 use crate::{DataError, Image, NanPolicy};
 
 /// How to load a dataset; serialisable so that it can be saved with a model.
@@ -63,7 +63,7 @@ impl Default for DatasetOptions {
             cutout_size: 64,
             channels: 3,
             arsinh: true,
-            arsinh_softening: 1.0,
+            arsinh_softening: GAMPEN_SOFTENING,
             fit_arsinh_softening: false,
             nan_policy: NanPolicy::Error,
             hdu: None,

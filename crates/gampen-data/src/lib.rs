@@ -32,6 +32,7 @@ pub mod prepare;
 pub mod seed;
 pub mod simulate;
 pub mod splits;
+pub mod stats;
 pub mod stream;
 pub mod transform;
 

@@ -12,6 +12,7 @@ use crate::atomic::read_json;
 use crate::error::DataError;
 use crate::fits::{read_fits_hdu, HduSelect};
 use crate::transform::image::{arsinh_normalize, crop_augment_into, Augment};
+use crate::transform::sky::{check_softening, gampen_softening};
 use crate::{DatasetOptions, Image, NanPolicy};
 
 type Result<T> = std::result::Result<T, DataError>;
@@ -38,7 +39,7 @@ pub struct Preprocessing {
     pub arsinh: bool,
     /// The softening `b` of the arsinh, in the cutouts' pixel units (GaMPEN: 1; see
     /// [`arsinh_normalize`]). Checkpoints from before it existed read as 1.
-    #[serde(default = "unit_softening")]
+    #[serde(default = "gampen_softening")]
     pub arsinh_softening: f64,
     /// What to do with NaN and infinite pixels.
     pub nan_policy: NanPolicy,
@@ -233,22 +234,6 @@ fn shrink_for_rotation(img: Image, s: usize) -> Image {
         }
     }
     Image::new(data, img.bands, th, tw)
-}
-
-/// GaMPEN's arsinh softening, and the value of checkpoints saved before it was an option.
-pub(crate) fn unit_softening() -> f64 {
-    1.0
-}
-
-/// Refuses an arsinh softening that is not a positive finite number.
-pub(crate) fn check_softening(softening: f64) -> Result<()> {
-    if softening.is_finite() && softening > 0.0 {
-        Ok(())
-    } else {
-        Err(DataError::Config(format!(
-            "arsinh_softening = {softening} must be a positive number"
-        )))
-    }
 }
 
 #[cfg(test)]

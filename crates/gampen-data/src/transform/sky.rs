@@ -2,6 +2,7 @@
 //! softening (Lupton, Gunn & Szalay 1999 put the softening near the noise, so that every
 //! pixel with signal is in the logarithmic regime).
 
+use crate::stats::quantile_sorted;
 use crate::{DataError, Image};
 
 /// Scale factor from the median absolute deviation to the standard deviation of a normal.
@@ -28,45 +29,58 @@ fn border(img: &Image) -> Vec<f64> {
     out
 }
 
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
+/// The median of `values`, `None` when empty.
+fn median(mut values: Vec<f64>) -> Option<f64> {
     values.sort_unstable_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        0.5 * (values[mid - 1] + values[mid])
-    })
+    (!values.is_empty()).then(|| quantile_sorted(&values, 0.5))
 }
 
 /// The sky noise of one cutout: 1.4826 times the median absolute deviation of its first
 /// band's border pixels (robust to a neighbour or a galaxy's wing crossing the frame).
 /// `None` when the border holds no finite pixel.
 pub fn sky_sigma(img: &Image) -> Option<f64> {
-    let mut pixels: Vec<f64> = border(img).into_iter().filter(|v| v.is_finite()).collect();
-    let centre = median(&mut pixels)?;
-    let mut deviations: Vec<f64> = pixels.iter().map(|v| (v - centre).abs()).collect();
-    median(&mut deviations).map(|mad| MAD_TO_SIGMA * mad)
+    let pixels: Vec<f64> = border(img).into_iter().filter(|v| v.is_finite()).collect();
+    let centre = median(pixels.clone())?;
+    median(pixels.iter().map(|v| (v - centre).abs()).collect()).map(|mad| MAD_TO_SIGMA * mad)
 }
 
 /// The median over `images` of their [`sky_sigma`]: the arsinh softening fitted on a
 /// training split. Errors when no cutout has a positive, finite estimate (noiseless or
 /// constant borders), since a softening of zero would turn the arsinh into a sign function.
 pub fn median_sky_sigma<'a>(images: impl IntoIterator<Item = &'a Image>) -> Result<f64, DataError> {
-    let mut sigmas: Vec<f64> = images
+    let sigmas: Vec<f64> = images
         .into_iter()
         .filter_map(sky_sigma)
         .filter(|s| s.is_finite() && *s > 0.0)
         .collect();
-    median(&mut sigmas).ok_or_else(|| {
+    median(sigmas).ok_or_else(|| {
         DataError::Config(
             "cannot fit the arsinh softening to the sky noise: no cutout has a noisy border \
              (give the softening as a number instead)"
                 .into(),
         )
     })
+}
+
+/// GaMPEN's arsinh softening (1 in data units), and what checkpoints saved before the
+/// softening was an option read as.
+pub const GAMPEN_SOFTENING: f64 = 1.0;
+
+/// [`GAMPEN_SOFTENING`] as a function, for serde's field defaults.
+pub(crate) fn gampen_softening() -> f64 {
+    GAMPEN_SOFTENING
+}
+
+/// Refuses an arsinh softening that is not a positive finite number: the one rule for a
+/// saved preprocessing and a command line.
+pub(crate) fn check_softening(softening: f64) -> Result<(), DataError> {
+    if softening.is_finite() && softening > 0.0 {
+        Ok(())
+    } else {
+        Err(DataError::Config(format!(
+            "arsinh_softening = {softening} must be a positive number"
+        )))
+    }
 }
 
 /// How the arsinh softening of a training run is chosen: on a command line a positive
@@ -83,7 +97,7 @@ pub enum Softening {
 impl Default for Softening {
     /// GaMPEN's: 1 in data units.
     fn default() -> Self {
-        Self::Value(1.0)
+        Self::Value(GAMPEN_SOFTENING)
     }
 }
 
@@ -97,7 +111,7 @@ impl std::str::FromStr for Softening {
             return Ok(Self::SkyNoise);
         }
         match text.parse::<f64>() {
-            Ok(b) if b.is_finite() && b > 0.0 => Ok(Self::Value(b)),
+            Ok(b) if check_softening(b).is_ok() => Ok(Self::Value(b)),
             _ => Err(DataError::Config(format!(
                 "arsinh softening {text:?}: use a positive number or \"noise\""
             ))),
