@@ -572,3 +572,63 @@ fn a_quantity_without_truth_is_skipped(dir: &Path, data: &Path, preds: &Path) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("total_mag"), "{stderr}");
 }
+
+/// The arsinh softening of a run's `dataset.json` and of its best checkpoint's
+/// `preprocessing.json` (which must agree).
+fn softening_of(run: &Path) -> f64 {
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let dataset = read(&run.join("dataset.json"))["arsinh_softening"]
+        .as_f64()
+        .unwrap();
+    let best = read(&run.join("best.json"));
+    let checkpoint = run.join(best["checkpoint"].as_str().unwrap());
+    let saved = read(&checkpoint.join("preprocessing.json"))["arsinh_softening"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(dataset, saved, "{}", run.display());
+    saved
+}
+
+#[test]
+fn arsinh_softening_is_fitted_saved_and_inherited_by_from() {
+    let (_, data, _) = fixture();
+    let root = fixture_dir("softening");
+    let train = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            s(data),
+            "--split",
+            "tiny",
+            "--out",
+            s(out),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "10",
+            "--no-resume",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+    };
+    let fitted = root.join("fitted");
+    train(
+        &fitted,
+        &["--cutout-size", "40", "--arsinh-softening", "noise"],
+    );
+    let b = softening_of(&fitted);
+    // The simulator's sky noise at its default settings is about 0.045 ADU per pixel.
+    assert!((0.03..0.07).contains(&b), "fitted softening {b}");
+    let inherited = root.join("inherited");
+    train(&inherited, &["--from", s(&fitted)]);
+    assert_eq!(softening_of(&inherited), b);
+    let overridden = root.join("overridden");
+    train(
+        &overridden,
+        &["--from", s(&fitted), "--arsinh-softening", "1"],
+    );
+    assert_eq!(softening_of(&overridden), 1.0);
+}

@@ -43,12 +43,10 @@ pub struct ExperimentFlags {
     /// Softening b of the input normalisation asinh(x / b), in the cutouts' pixel units: a
     /// positive number (GaMPEN's: 1), or `noise` to fit it to the training split's sky noise,
     /// which keeps faint galaxies out of the linear regime (docs/accuracy.md). Saved in the
-    /// checkpoints' preprocessing.json, so prediction normalises the same way.
-    #[cfg_attr(
-        feature = "clap",
-        arg(long, default_value = "1", value_name = "B|noise")
-    )]
-    pub arsinh_softening: Softening,
+    /// checkpoints' preprocessing.json, so prediction normalises the same way [default: 1,
+    /// or with --from the checkpoint's, since its network learned on that normalisation].
+    #[cfg_attr(feature = "clap", arg(long, value_name = "B|noise"))]
+    pub arsinh_softening: Option<Softening>,
     /// The architecture.
     #[cfg_attr(feature = "clap", command(flatten))]
     pub model: ModelFlags,
@@ -77,7 +75,7 @@ impl ExperimentFlags {
             .with_split(&self.split)
             .with_transforms(self.labels.transforms.as_deref())?
             .with_scaling(self.labels.scaling)
-            .with_softening(self.arsinh_softening)
+            .with_softening(self.arsinh_softening.unwrap_or_default())
             .with_train(self.train.config(progress))
             .with_calibrate(self.calibrate.then(|| {
                 CalibrateOptions::new()
@@ -113,14 +111,23 @@ impl ExperimentFlags {
         !self.train.no_resume && self.out.join(checkpoint::files::LAST).is_file()
     }
 
-    /// The model `experiment` starts from on `device` ([`StartFlags::build`]).
+    /// The model `experiment` starts from on `device` ([`StartFlags::build`]). Without
+    /// --arsinh-softening, a `--from` checkpoint's softening becomes the experiment's.
     pub fn start_model(
         &self,
-        experiment: &Experiment,
+        experiment: &mut Experiment,
         device: &Device,
     ) -> Result<Started, GampenError> {
         let resuming = self.resuming().then_some(self.out.as_path());
-        self.start
-            .build(&self.model, &experiment.model, resuming, device)
+        let started = self
+            .start
+            .build(&self.model, &experiment.model, resuming, device)?;
+        if let (None, Some(b)) = (self.arsinh_softening, started.softening) {
+            experiment.dataset = experiment
+                .dataset
+                .clone()
+                .with_softening(Softening::Value(b));
+        }
+        Ok(started)
     }
 }

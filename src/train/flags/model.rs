@@ -123,6 +123,8 @@ pub struct Started {
     pub labels: Option<LabelTransform>,
     /// What was done with `--init-backbone`, if given.
     pub note: Option<StartNote>,
+    /// The arsinh softening the `--from` checkpoint's network was trained on.
+    pub softening: Option<f64>,
 }
 
 impl ModelFlags {
@@ -186,7 +188,9 @@ impl StartFlags {
                 "{f} cannot change the architecture of the --from checkpoint"
             )));
         }
-        let (mut checkpoint_model, saved) = checkpoint::load(from, device)?;
+        let opened = checkpoint::open(from, device)?;
+        let softening = Some(opened.preprocessing.arsinh_softening);
+        let (mut checkpoint_model, saved) = (opened.model, opened.labels);
         if let Some(d) = model.dropout {
             checkpoint_model.set_dropout(d);
         }
@@ -195,6 +199,7 @@ impl StartFlags {
             model,
             labels,
             note: None,
+            softening,
         };
         if self.new_head {
             let loss = model.loss.unwrap_or(own.loss);
@@ -225,6 +230,7 @@ impl StartFlags {
             model,
             labels: None,
             note: None,
+            softening: None,
         };
         let Some(file) = &self.init_backbone else {
             return Ok(started);

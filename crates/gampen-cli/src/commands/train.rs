@@ -37,12 +37,12 @@ pub fn run(args: Args) -> Result<()> {
 /// Trains as `args` say; writes the run directory, `dataset.json` and `loss.png`.
 pub fn execute(args: &Args) -> Result<ExperimentOutcome> {
     let flags = &args.run;
-    let experiment = flags.experiment(!args.quiet)?;
+    let mut experiment = flags.experiment(!args.quiet)?;
     experiment.check()?;
     flags.check_run_dir()?;
     let device = args.device.device()?;
     device.seed(flags.train.seed);
-    let start = flags.start_model(&experiment, &device)?;
+    let start = flags.start_model(&mut experiment, &device)?;
     match &start.note {
         Some(note @ StartNote::NotApplied { .. }) => eprintln!("{note}"),
         Some(note) if !args.quiet => eprintln!("{note}"),
