@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::CoverageReport;
+use super::{CalibrationScale, CoverageReport};
 
 /// What the "(all inside)" row is, so that no one reads it against the marginal nominal.
 pub const ALL_INSIDE_NOTE: &str = "(all inside: every parameter inside its interval at once; \
@@ -14,8 +14,8 @@ parameters, so it is not the marginal nominal)";
 /// levels, with the nominal levels in the header; displayed as a table of lines indented by
 /// two spaces, each ending in a newline.
 pub struct CoverageChange<'a> {
-    /// The factor per parameter.
-    pub scales: &'a [f64],
+    /// The factor (or per-level factors) per parameter, as printed.
+    pub factors: Vec<String>,
     /// Coverage of the raw intervals.
     pub before: &'a CoverageReport,
     /// Coverage with the factors applied.
@@ -23,12 +23,27 @@ pub struct CoverageChange<'a> {
 }
 
 impl<'a> CoverageChange<'a> {
-    /// The change from `before` to `after` with factors `scales`.
-    pub fn new(scales: &'a [f64], before: &'a CoverageReport, after: &'a CoverageReport) -> Self {
+    /// The change from `before` to `after` with calibration `scale`.
+    pub fn new(
+        scale: &CalibrationScale,
+        before: &'a CoverageReport,
+        after: &'a CoverageReport,
+    ) -> Self {
         Self {
-            scales,
+            factors: (0..before.parameters.len())
+                .map(|p| scale.describe(p))
+                .collect(),
             before,
             after,
+        }
+    }
+
+    /// `report` with no calibration: factor 1, the same coverage on both sides.
+    pub fn uncalibrated(report: &'a CoverageReport) -> Self {
+        Self {
+            factors: vec!["1.000".into(); report.parameters.len()],
+            before: report,
+            after: report,
         }
     }
 }
@@ -39,7 +54,7 @@ impl fmt::Display for CoverageChange<'_> {
         let n = before.nominal.map(|l| format!("{:.2}", 100.0 * l));
         writeln!(
             f,
-            "  {:<12} {:>7}  coverage % before -> after (nominal {} / {} / {})",
+            "  {:<12} {:>14}  coverage % before -> after (nominal {} / {} / {})",
             "parameter", "factor", n[0], n[1], n[2]
         )?;
         let cells = |b: &[f64; 3], a: &[f64; 3]| -> String {
@@ -49,12 +64,12 @@ impl fmt::Display for CoverageChange<'_> {
                 .join("   ")
         };
         let rows = before.per_parameter.iter().zip(&after.per_parameter);
-        for ((name, scale), (b, a)) in before.parameters.iter().zip(self.scales).zip(rows) {
-            writeln!(f, "  {name:<12} {scale:>7.3}  {}", cells(b, a))?;
+        for ((name, factor), (b, a)) in before.parameters.iter().zip(&self.factors).zip(rows) {
+            writeln!(f, "  {name:<12} {factor:>14}  {}", cells(b, a))?;
         }
         writeln!(
             f,
-            "  {:<12} {:>7}  {}",
+            "  {:<12} {:>14}  {}",
             "(all inside)",
             "",
             cells(&before.all_inside, &after.all_inside)

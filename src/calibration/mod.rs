@@ -22,6 +22,7 @@
 mod change;
 mod coverage;
 mod curve;
+mod levels;
 mod matched;
 mod residuals;
 mod samples;
@@ -33,7 +34,7 @@ pub use curve::{curve_levels, CalibrationCurve};
 pub use matched::{skip_derived_without_truth, truth_column, MatchedPredictions};
 pub use residuals::{summary_residuals, ResidualStats};
 pub use samples::SampleCoverage;
-pub use scale::CalibrationScale;
+pub use scale::{describe_factors, CalibrationScale};
 
 use crate::posterior::{GalaxyPosterior, MarginalSummary};
 

@@ -90,7 +90,8 @@ pub(crate) fn check_preprocessing(p: &Preprocessing, config: &GampenConfig) -> R
 
 /// Why `c` cannot calibrate a model predicting `parameters`, if it cannot.
 pub(crate) fn check_calibration(c: &CalibrationScale, parameters: &[String]) -> Result<(), String> {
-    if c.parameters != parameters || c.scales.len() != parameters.len() {
+    let levels_ok = c.level_scales.is_empty() || c.level_scales.len() == parameters.len();
+    if c.parameters != parameters || c.scales.len() != parameters.len() || !levels_ok {
         return Err(format!(
             "calibration is for {:?} but the model predicts {:?}",
             c.parameters, parameters

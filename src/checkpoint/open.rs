@@ -158,6 +158,7 @@ mod tests {
         let c = CalibrationScale {
             parameters: model.config().parameters.clone(),
             scales: vec![1.5, 0.5],
+            level_scales: vec![[1.5, 1.25, 1.75], [0.5, 0.75, 1.5]],
         };
         let extras = Extras::new().with_preprocessing(&p).with_calibration(&c);
         save_parts(&model, None, &extras, &ckpt).unwrap();
@@ -167,7 +168,7 @@ mod tests {
             back.preprocessing_source,
             PreprocessingSource::Checkpoint(ckpt.join(files::PREPROCESSING))
         );
-        assert_eq!(back.calibration.unwrap().scales, c.scales);
+        assert_eq!(back.calibration.unwrap(), c);
         assert_eq!(back.dir, ckpt);
         // Parts that do not fit the model are refused at save time.
         let wrong = Preprocessing::new(64, 1);

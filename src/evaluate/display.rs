@@ -3,7 +3,7 @@
 use std::fmt::{self, Display, Formatter};
 
 use super::{Calibrated, EvalReport, SamplesReport};
-use crate::calibration::ALL_INSIDE_NOTE;
+use crate::calibration::{describe_factors, ALL_INSIDE_NOTE};
 
 /// One row of the table: a name, the count, seven cells and three coverage values.
 fn row(
@@ -82,8 +82,8 @@ impl Display for EvalReport {
 impl EvalReport {
     /// The rows of coverage after a calibration, with each factor.
     fn fmt_calibrated(&self, f: &mut Formatter<'_>, c: &Calibrated) -> fmt::Result {
-        for ((p, scale), cov) in self.parameters.iter().zip(&c.scales).zip(&c.coverage) {
-            let factor = format!("x{scale:.3}");
+        for ((p, lf), cov) in self.parameters.iter().zip(&c.level_scales).zip(&c.coverage) {
+            let factor = format!("x{}", describe_factors(*lf));
             let mut cells = [&"" as &dyn Display; 6];
             cells[0] = &factor;
             row(f, &p.residuals.parameter, &"", cells, *cov)?;

@@ -58,6 +58,9 @@ pub struct EvalReport {
 pub struct Calibrated {
     /// The factor per parameter (> 1 widens).
     pub scales: Vec<f64>,
+    /// Per parameter, the factors at the three levels (all equal to `scales` for a uniform
+    /// calibration).
+    pub level_scales: Vec<[f64; 3]>,
     /// Per parameter, the fraction of true values inside the rescaled intervals.
     pub coverage: Vec<[f64; 3]>,
     /// Fraction of galaxies with every parameter inside its rescaled interval.
@@ -70,6 +73,7 @@ impl Calibrated {
         let after = matched.calibrated(scale).coverage();
         Self {
             scales: scale.scales.clone(),
+            level_scales: (0..scale.scales.len()).map(|p| scale.factors(p)).collect(),
             coverage: after.per_parameter,
             all_inside: after.all_inside,
         }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::Predictor;
+use crate::calibration::CalibrationScale;
 use crate::checkpoint::{files, PreprocessingSource};
 
 impl Predictor {
@@ -39,15 +40,24 @@ impl Predictor {
                 "raw intervals: no calibration (the checkpoint has no calibration.json)".into()
             }
             (true, Some(path), Some(c)) => format!(
-                "calibrated intervals: factors {:?} from --calibration {}",
-                c.scales,
+                "calibrated intervals: factors {} from --calibration {}",
+                factors(c),
                 path.display()
             ),
             (true, None, Some(c)) => format!(
-                "calibrated intervals: factors {:?} from {}",
-                c.scales,
+                "calibrated intervals: factors {} from {}",
+                factors(c),
                 own.display()
             ),
         }
     }
+}
+
+/// Each parameter's factors, `name x1.025` or `name x0.93/1.05/1.21`, comma-separated.
+fn factors(c: &CalibrationScale) -> String {
+    let each = c.parameters.iter().enumerate();
+    let parts: Vec<String> = each
+        .map(|(p, n)| format!("{n} x{}", c.describe(p)))
+        .collect();
+    parts.join(", ")
 }

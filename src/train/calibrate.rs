@@ -89,7 +89,7 @@ pub struct CalibrationOutcome {
 impl CalibrationOutcome {
     /// The devel coverage before and after the fitted factors, as a table.
     pub fn coverage_change(&self) -> CoverageChange<'_> {
-        CoverageChange::new(&self.scale.scales, &self.before, &self.after)
+        CoverageChange::new(&self.scale, &self.before, &self.after)
     }
 }
 

@@ -18,7 +18,7 @@ pub use calibrate::{
     calibrate_checkpoint, devel_summaries, CalibrateOptions, CalibrationOutcome, Summaries,
 };
 pub use config::TrainConfig;
-pub use epoch::evaluate;
+pub use epoch::{evaluate, EVALUATION_PASSES};
 pub use experiment::{Experiment, ExperimentOutcome, TRAIN_CONFIG_JSON};
 pub use flags::{
     ExperimentFlags, LabelFlags, ModelFlags, StartFlags, StartNote, Started, TrainFlags,

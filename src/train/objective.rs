@@ -6,6 +6,7 @@ use gampen_loss::{GaussianLoss, GaussianLossConfig, LossError, LossKind};
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
+use super::metrics::Evaluation;
 use crate::Gampen;
 
 /// How the predicted means are fitted during training.
@@ -22,7 +23,8 @@ use crate::Gampen;
 /// over-wide intervals (docs/training.md, "Fitting the means").
 ///
 /// The training loss logged with [`MeanLoss::SquaredError`] includes the squared-error term;
-/// the devel loss, which picks the best epoch, is the likelihood alone.
+/// the devel loss is the likelihood alone. Which epoch is kept as the best follows the mean
+/// loss ([`MeanLoss::selection_score`]).
 ///
 /// On a command line (the `clap` feature): `likelihood` or `mse`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +47,20 @@ pub enum MeanLoss {
         )
     )]
     SquaredError,
+}
+
+impl MeanLoss {
+    /// The devel score the best epoch minimises: the likelihood for
+    /// [`MeanLoss::Likelihood`]; for [`MeanLoss::SquaredError`] the squared error of the means
+    /// in scaled label space, what those means are trained on. The devel likelihood moves
+    /// with every change of the covariance head and picked epochs whose means were worse
+    /// (docs/accuracy.md); the interval widths are then set by calibration on devel.
+    pub fn selection_score(self, devel: &Evaluation) -> f64 {
+        match self {
+            Self::Likelihood => devel.loss,
+            Self::SquaredError => devel.scaled_mse,
+        }
+    }
 }
 
 /// The objective of one training batch.

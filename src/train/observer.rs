@@ -93,6 +93,7 @@ mod tests {
             devel_loss: 1.25,
             devel_mae: vec![0.1, 2.0],
             devel_mse: vec![0.0, 0.0],
+            devel_scaled_mse: 0.5,
             train_mae: vec![0.0, 0.0],
             best: true,
             seconds: 1.0,

@@ -32,10 +32,18 @@ pub(crate) struct TrainState {
     /// Epochs completed.
     pub epoch: usize,
     pub best_devel_loss: f64,
+    /// The best epoch's selection score; a state written before scores were kept reads as
+    /// infinite, so the first epoch after resuming it becomes the best.
+    #[serde(default = "infinity")]
+    pub best_score: f64,
     pub best_epoch: usize,
     /// Epochs since the best one (patience).
     pub since_best: usize,
     pub history: Vec<EpochMetrics>,
+}
+
+fn infinity() -> f64 {
+    f64::INFINITY
 }
 
 impl TrainState {
@@ -43,6 +51,7 @@ impl TrainState {
     pub fn fresh() -> Self {
         Self {
             best_devel_loss: f64::INFINITY,
+            best_score: f64::INFINITY,
             ..Self::default()
         }
     }

@@ -27,9 +27,10 @@ use crate::posterior::LabelInverse;
 pub struct TrainReport {
     /// Epochs completed in total (including those before a resume).
     pub epochs: usize,
-    /// Epoch with the lowest devel loss.
+    /// Epoch with the lowest selection score
+    /// ([`MeanLoss::selection_score`](crate::train::MeanLoss::selection_score)).
     pub best_epoch: usize,
-    /// The lowest devel loss.
+    /// The devel loss of the best epoch.
     pub best_devel_loss: f64,
     /// Whether early stopping ended the run.
     pub stopped_early: bool,
@@ -149,7 +150,8 @@ impl Trainer {
             let devel_eval = evaluate(&model.valid(), devel, config.batch_size, device, inverse)?;
             let warmup = Objective::for_epoch(epoch, config) == Objective::Warmup;
             let seconds = started.elapsed().as_secs_f64();
-            let metrics = state.record(epoch, pass, devel_eval, warmup, seconds);
+            let score = config.mean_loss.selection_score(&devel_eval);
+            let metrics = state.record(epoch, pass, devel_eval, score, warmup, seconds);
             let optimizer = optim.into_bytes().map_err(|e| {
                 let dir = run.checkpoint_dir(epoch);
                 GampenError::checkpoint(&dir, format!("cannot serialise optimiser: {e}"))
@@ -228,11 +230,13 @@ impl TrainState {
         epoch: usize,
         train: TrainPass,
         devel: Evaluation,
+        score: f64,
         warmup: bool,
         seconds: f64,
     ) -> EpochMetrics {
-        let best = !warmup && devel.loss < self.best_devel_loss;
+        let best = !warmup && score < self.best_score;
         if best {
+            self.best_score = score;
             self.best_devel_loss = devel.loss;
             self.best_epoch = epoch;
             self.since_best = 0;
@@ -246,6 +250,7 @@ impl TrainState {
             devel_loss: devel.loss,
             devel_mae: devel.mae,
             devel_mse: devel.mse,
+            devel_scaled_mse: devel.scaled_mse,
             train_mae: train.mae,
             best,
             seconds,

@@ -28,8 +28,7 @@ pub fn print(test: &TestReport, devel: Option<&CalibrationOutcome>) {
     match (&test.after, devel) {
         (Some(after), Some(devel)) => {
             println!("test coverage, raw -> calibrated on devel:");
-            let scales = &devel.scale.scales;
-            print!("{}", CoverageChange::new(scales, &test.before, after));
+            print!("{}", CoverageChange::new(&devel.scale, &test.before, after));
             println!(
                 "devel coverage ({} galaxies, the fit's own data):",
                 devel.galaxies
@@ -38,8 +37,7 @@ pub fn print(test: &TestReport, devel: Option<&CalibrationOutcome>) {
         }
         _ => {
             println!("test coverage (no calibration):");
-            let ones = vec![1.0; test.before.parameters.len()];
-            print!("{}", CoverageChange::new(&ones, &test.before, &test.before));
+            print!("{}", CoverageChange::uncalibrated(&test.before));
         }
     }
     println!("{ALL_INSIDE_NOTE}");
