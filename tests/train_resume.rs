@@ -304,3 +304,22 @@ fn the_trainer_reports_every_step_to_its_observer() {
     assert_eq!(report.history.len(), 3);
     assert_eq!(logged_epochs(dir.path()), [1, 2, 3]);
 }
+
+#[test]
+fn devel_evaluation_is_seeded_and_runs_with_monte_carlo_dropout() {
+    let _turn = seeded();
+    let device = Device::flex();
+    let model = tiny_config().init(&device).unwrap();
+    let set = data(6, false);
+    let eval = |m: &gampen::Gampen| {
+        gampen::train::evaluate(m, &set, 4, &device, &gampen::posterior::Identity).unwrap()
+    };
+    // The first forward pass initialises the lazy parameters from the device's generator.
+    eval(&model);
+    let a = eval(&model);
+    assert_eq!(a, eval(&model), "the same weights get the same score");
+    let mut off = model.clone();
+    off.set_dropout(0.0);
+    assert_ne!(a.loss, eval(&off).loss, "dropout is on in the evaluation");
+    assert!(a.scaled_mse.is_finite() && a.scaled_mse > 0.0, "{a:?}");
+}

@@ -209,6 +209,18 @@ mod tests {
     }
 
     #[test]
+    fn the_selection_score_follows_the_mean_loss() {
+        let devel = Evaluation {
+            loss: -1.5,
+            mae: vec![0.1],
+            mse: vec![0.02],
+            scaled_mse: 0.25,
+        };
+        assert_eq!(MeanLoss::Likelihood.selection_score(&devel), -1.5);
+        assert_eq!(MeanLoss::SquaredError.selection_score(&devel), 0.25);
+    }
+
+    #[test]
     fn wrong_widths_are_the_losses_errors() {
         #[allow(deprecated)]
         let device = Device::ndarray();
