@@ -52,8 +52,8 @@ fn the_calibration_step_fits_on_devel_and_predict_applies_it() {
     for cov in c.before.per_parameter.iter().chain(&c.after.per_parameter) {
         assert!(cov.iter().all(|v| (0.0..=1.0).contains(v)), "{c:?}");
     }
-    // In-sample, the fit can only bring devel coverage closer to nominal (factor 1 is on
-    // its grid).
+    // In-sample, the fit can only bring devel coverage closer to nominal (at each level it
+    // picks the achievable coverage nearest nominal).
     assert!(c.after.mean_abs_deviation() <= c.before.mean_abs_deviation() + 1e-12);
 
     // calibration.json is in the checkpoint best.json names, and holds what was fitted (to

@@ -26,9 +26,10 @@ fn relative_distance(m: &MarginalSummary, truth: f64, level: usize) -> f64 {
     }
 }
 
-/// Parameter `p`'s factor at each of [`LEVELS`]: the smallest that puts at least the nominal
-/// fraction of the counted truths inside the stretched interval, clamped to [`RANGE`]; 1 when
-/// no galaxy counts.
+/// Parameter `p`'s factor at each of [`LEVELS`]: the smallest that puts the whole number of
+/// counted truths nearest the nominal fraction inside the stretched interval (so that, on
+/// the fitted data, no factor gives a coverage closer to nominal), clamped to [`RANGE`]; 1
+/// when no galaxy counts.
 pub(super) fn level_factors<G, T>(marginals: &[G], truths: &[T], p: usize) -> [f64; 3]
 where
     G: AsRef<[MarginalSummary]>,
@@ -43,7 +44,7 @@ where
             return 1.0;
         }
         r.sort_by(f64::total_cmp);
-        let k = ((LEVELS[level] * r.len() as f64).ceil() as usize).clamp(1, r.len());
+        let k = ((LEVELS[level] * r.len() as f64).round() as usize).clamp(1, r.len());
         // One part in 10^12 above the quantile, so that the rounding of `c + s (hi - c)`
         // cannot leave the quantile's own galaxy outside.
         (r[k - 1] * (1.0 + 1e-12)).clamp(RANGE.0, RANGE.1)

@@ -48,9 +48,10 @@ pub struct CalibrationScale {
 impl CalibrationScale {
     /// Per-parameter, per-level factors for marginal summaries `marginals[galaxy][param]`
     /// and `truths[galaxy][param]`, over the galaxies that count (module documentation): at
-    /// each level the smallest factor that puts the nominal fraction of the true values inside
-    /// the stretched interval (the level's quantile of each truth's distance from the median
-    /// in units of the interval's half-width on its side), clamped to [1/20, 20]. Intervals
+    /// each level the smallest factor that puts the whole number of true values nearest the
+    /// nominal fraction inside the stretched interval (the level's quantile of each truth's
+    /// distance from the median in units of the interval's half-width on its side), clamped
+    /// to [1/20, 20]. Intervals
     /// are rescaled about the median, so no samples or covariance are needed. A parameter
     /// with no galaxy counted keeps the factor 1.
     pub fn fit_summaries<G, T>(parameters: &[String], marginals: &[G], truths: &[T]) -> Self
