@@ -34,7 +34,7 @@ pub use curve::{curve_levels, CalibrationCurve};
 pub use matched::{skip_derived_without_truth, truth_column, MatchedPredictions};
 pub use residuals::{summary_residuals, ResidualStats};
 pub use samples::SampleCoverage;
-pub use scale::{describe_factors, CalibrationScale};
+pub use scale::{describe_factors, CalibrationScale, MIN_PER_LEVEL};
 
 use crate::posterior::{GalaxyPosterior, MarginalSummary};
 

@@ -21,6 +21,11 @@ pub(super) fn stretch(c: f64, v: f64, scale: f64) -> f64 {
     }
 }
 
+/// Counted galaxies a parameter needs for per-level factors: the 99.73 % factor is the
+/// quantile beyond which 0.27 % of them lie, so with fewer than 100 it is the largest
+/// distance of a handful, and one factor fitted to all three levels is steadier.
+pub const MIN_PER_LEVEL: usize = 100;
+
 /// Post-hoc recalibration: every posterior's spread about its median is multiplied by
 /// factors fitted on the devel split, one per parameter or one per parameter and level.
 ///
@@ -51,16 +56,23 @@ impl CalibrationScale {
     /// each level the smallest factor that puts the whole number of true values nearest the
     /// nominal fraction inside the stretched interval (the level's quantile of each truth's
     /// distance from the median in units of the interval's half-width on its side), clamped
-    /// to [1/20, 20]. Intervals
-    /// are rescaled about the median, so no samples or covariance are needed. A parameter
-    /// with no galaxy counted keeps the factor 1.
+    /// to [1/20, 20]. Intervals are rescaled about the median, so no samples or covariance
+    /// are needed. A parameter with no galaxy counted keeps the factor 1; one with fewer than
+    /// [`MIN_PER_LEVEL`] gets the uniform factor of
+    /// [`CalibrationScale::fit_uniform_summaries`] at every level.
     pub fn fit_summaries<G, T>(parameters: &[String], marginals: &[G], truths: &[T]) -> Self
     where
         G: AsRef<[MarginalSummary]>,
         T: AsRef<[f64]>,
     {
         let level_scales: Vec<[f64; 3]> = (0..parameters.len())
-            .map(|p| level_factors(marginals, truths, p))
+            .map(|p| {
+                if hits(marginals, truths, p, 1.0).1 >= MIN_PER_LEVEL {
+                    level_factors(marginals, truths, p)
+                } else {
+                    [best_scale(|s| deviation_at(marginals, truths, &[p], s)); 3]
+                }
+            })
             .collect();
         Self {
             parameters: parameters.to_vec(),
@@ -357,6 +369,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_small_devel_set_gets_one_factor_at_every_level() {
+        let names = vec!["x".to_string()];
+        let (posts, truths) = heavy_tailed(MIN_PER_LEVEL - 1, 3);
+        let f = CalibrationScale::fit(&names, &posts, &truths).factors(0);
+        assert!(f[0] == f[1] && f[1] == f[2], "{f:?}");
+        let (posts, truths) = heavy_tailed(MIN_PER_LEVEL, 3);
+        let f = CalibrationScale::fit(&names, &posts, &truths).factors(0);
+        assert!(f[0] != f[2], "{f:?}");
     }
 
     #[test]

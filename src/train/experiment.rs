@@ -126,6 +126,13 @@ impl Experiment {
         self
     }
 
+    /// The training images' random augmentations (GaMPEN's by default; only drawn when the
+    /// training config's `augment` is on).
+    pub fn with_augmentation(mut self, augment: gampen_data::AugmentOptions) -> Self {
+        self.dataset.augment = augment;
+        self
+    }
+
     /// How to train.
     pub fn with_train(mut self, train: TrainConfig) -> Self {
         self.train = train;

@@ -48,6 +48,6 @@ pub use simulate::{
 };
 pub use splits::{load_split, SplitFractions, STANDARD_SPLITS};
 pub use stream::{catalog_path, CatalogStream, Shard, FILE_NAME};
-pub use transform::image::{Augment, AugmentOptions};
+pub use transform::image::{Augment, AugmentOptions, Augmentation};
 pub use transform::label::{LabelTransform, ScalingKind, Transform};
 pub use transform::sky::Softening;

@@ -47,6 +47,11 @@ pub struct ExperimentFlags {
     /// or with --from the checkpoint's, since its network learned on that normalisation].
     #[cfg_attr(feature = "clap", arg(long, value_name = "B|noise"))]
     pub arsinh_softening: Option<Softening>,
+    /// Random augmentation of the training images: `rotate` (GaMPEN's: flips and a
+    /// bilinear rotation by any angle) or `dihedral` (flips and quarter turns, exact, so the
+    /// images keep their noise; docs/accuracy.md). `--no-augment` turns both off.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = gampen_data::Augmentation::Rotate))]
+    pub augment: gampen_data::Augmentation,
     /// The architecture.
     #[cfg_attr(feature = "clap", command(flatten))]
     pub model: ModelFlags,
@@ -76,6 +81,7 @@ impl ExperimentFlags {
             .with_transforms(self.labels.transforms.as_deref())?
             .with_scaling(self.labels.scaling)
             .with_softening(self.arsinh_softening.unwrap_or_default())
+            .with_augmentation(self.augment.options())
             .with_train(self.train.config(progress))
             .with_calibrate(self.calibrate.then(|| {
                 CalibrateOptions::new()

@@ -47,6 +47,42 @@ impl Default for AugmentOptions {
     }
 }
 
+impl AugmentOptions {
+    /// The eight exact symmetries of the square: both flips and quarter turns. No pixel is
+    /// interpolated and none comes from outside the cutout, so the augmented images keep the
+    /// noise of the real ones, which GaMPEN's any-angle bilinear rotation does not (it
+    /// averages neighbouring pixels and fills corners with zeros; docs/accuracy.md).
+    pub fn dihedral() -> Self {
+        AugmentOptions {
+            hflip: true,
+            vflip: true,
+            rot90: true,
+            rotate: false,
+        }
+    }
+}
+
+/// The training augmentation, as a command line names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Augmentation {
+    /// Both flips and a rotation by any angle, bilinear (GaMPEN's; `AugmentOptions::default`).
+    #[default]
+    Rotate,
+    /// Both flips and quarter turns, exact (`AugmentOptions::dihedral`).
+    Dihedral,
+}
+
+impl Augmentation {
+    /// The augmentations this names.
+    pub fn options(self) -> AugmentOptions {
+        match self {
+            Self::Rotate => AugmentOptions::default(),
+            Self::Dihedral => AugmentOptions::dihedral(),
+        }
+    }
+}
+
 /// One drawn augmentation.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Augment {
