@@ -15,7 +15,7 @@ use gampen::train::{
 use gampen::Preset;
 use gampen_data::atomic_dir::AtomicDir;
 use gampen_data::paths::create_dir;
-use gampen_data::{ScalingKind, Softening, Transform};
+use gampen_data::{AugmentOptions, ScalingKind, Softening, Transform};
 
 use crate::commands::train;
 use crate::error::Result;
@@ -25,8 +25,9 @@ use crate::progress::TrainProgress;
 ///
 /// Simulates 64x64 galaxies (default simulator), trains the small preset on bt, r_e and
 /// total_flux (logit/ln/ln, standard scaling; Adam, lr 1e-3 decayed along a cosine to 5e-5,
-/// gradient clipping 1.0, batch 32, means fitted by squared error: `--mean-loss mse`),
-/// fits the post-hoc calibration on the devel split (`gampen train --calibrate`), predicts
+/// gradient clipping 1.0, batch 32, means fitted by squared error: `--mean-loss mse`; inputs
+/// `asinh(x / b)` with `b` fitted to the sky noise; exact flips and quarter turns as the
+/// augmentation: `--augment dihedral`), fits the post-hoc calibration on the devel split (`gampen train --calibrate`), predicts
 /// raw Monte-Carlo-dropout posteriors for the held-out test split, prints errors and
 /// coverage before and after the calibration, and writes plots into --out.
 #[derive(clap::Args, Debug)]
@@ -101,6 +102,7 @@ fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
         .with_transforms(Some(&[Transform::logit(), Transform::Ln, Transform::Ln]))?
         .with_scaling(ScalingKind::Standard)
         .with_softening(Softening::SkyNoise)
+        .with_augmentation(AugmentOptions::dihedral())
         .with_train(train)
         .with_calibrate(Some(
             CalibrateOptions::new()
