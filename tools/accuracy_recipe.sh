@@ -26,7 +26,7 @@ fi
 start=$(date +%s)
 "$GAMPEN" train --data "$data" --split balanced-dev --out "$out/run" \
     --preset small --optimizer adam --lr 1e-3 --final-lr-factor 0.02 --epochs 28 \
-    --clip-grad-norm 1 --mean-loss mse --arsinh-softening noise \
+    --clip-grad-norm 1 --mean-loss mse --arsinh-softening noise --augment dihedral \
     --calibrate --calibration-passes 30 --seed 0 --no-resume
 echo "training and calibration: $(($(date +%s) - start)) s"
 
