@@ -1,7 +1,6 @@
 //! Per-level calibration factors: fitting them (quantile recalibration at the three levels)
 //! and the monotone map that carries them to posterior samples.
 
-use super::{counted, galaxies};
 use crate::posterior::{MarginalSummary, LEVELS};
 
 /// The range the factors are clamped to (the uniform fit's search range).
@@ -26,19 +25,14 @@ fn relative_distance(m: &MarginalSummary, truth: f64, level: usize) -> f64 {
     }
 }
 
-/// Parameter `p`'s factor at each of [`LEVELS`]: the smallest that puts the whole number of
-/// counted truths nearest the nominal fraction inside the stretched interval (so that, on
-/// the fitted data, no factor gives a coverage closer to nominal), clamped to [`RANGE`]; 1
-/// when no galaxy counts.
-pub(super) fn level_factors<G, T>(marginals: &[G], truths: &[T], p: usize) -> [f64; 3]
-where
-    G: AsRef<[MarginalSummary]>,
-    T: AsRef<[f64]>,
-{
+/// One parameter's factor at each of [`LEVELS`] for its counted `(marginal, truth)` pairs:
+/// the smallest that puts the whole number of truths nearest the nominal fraction inside the
+/// stretched interval (so that, on the fitted data, no factor gives a coverage closer to
+/// nominal), clamped to [`RANGE`]; 1 without pairs.
+pub(super) fn level_factors(pairs: &[(&MarginalSummary, f64)]) -> [f64; 3] {
     std::array::from_fn(|level| {
-        let mut r: Vec<f64> = (0..galaxies(marginals, truths))
-            .filter_map(|g| counted(marginals, truths, g, p))
-            .map(|(m, t)| relative_distance(m, t, level))
+        let mut r: Vec<f64> = (pairs.iter())
+            .map(|&(m, t)| relative_distance(m, t, level))
             .collect();
         if r.is_empty() {
             return 1.0;
@@ -178,12 +172,11 @@ mod tests {
                 [-u.signum() * (1.0 - 2.0 * u.abs()).ln() / 2f64.sqrt()]
             })
             .collect();
-        let marginals = vec![[m]; n];
-        let f = level_factors(&marginals, &truths, 0);
+        let pairs: Vec<(&MarginalSummary, f64)> = truths.iter().map(|t| (&m, t[0])).collect();
+        let f = level_factors(&pairs);
         for (k, level) in LEVELS.iter().enumerate() {
-            let inside = truths
-                .iter()
-                .filter(|t| relative_distance(&marginals[0][0], t[0], k) <= f[k])
+            let inside = (truths.iter())
+                .filter(|t| relative_distance(&m, t[0], k) <= f[k])
                 .count() as f64;
             assert!((inside / n as f64 - level).abs() < 2e-4, "{k}: {f:?}");
         }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::coverage::hits;
 use super::levels::{level_factors, LevelStretch};
-use super::{fraction, marginals_of};
+use super::{counted, fraction, galaxies, marginals_of};
 use crate::error::GampenError;
 use crate::posterior::{GalaxyPosterior, MarginalSummary, LEVELS};
 
@@ -67,10 +67,13 @@ impl CalibrationScale {
     {
         let level_scales: Vec<[f64; 3]> = (0..parameters.len())
             .map(|p| {
-                if hits(marginals, truths, p, 1.0).1 >= MIN_PER_LEVEL {
-                    level_factors(marginals, truths, p)
+                let pairs: Vec<_> = (0..galaxies(marginals, truths))
+                    .filter_map(|g| counted(marginals, truths, g, p))
+                    .collect();
+                if pairs.len() >= MIN_PER_LEVEL {
+                    level_factors(&pairs)
                 } else {
-                    [best_scale(|s| deviation_at(marginals, truths, &[p], s)); 3]
+                    [uniform_factor(marginals, truths, p); 3]
                 }
             })
             .collect();
@@ -89,7 +92,7 @@ impl CalibrationScale {
         T: AsRef<[f64]>,
     {
         let scales = (0..parameters.len())
-            .map(|p| best_scale(|s| deviation_at(marginals, truths, &[p], s)))
+            .map(|p| uniform_factor(marginals, truths, p))
             .collect();
         Self {
             parameters: parameters.to_vec(),
@@ -111,6 +114,15 @@ impl CalibrationScale {
     /// level.
     pub fn describe(&self, p: usize) -> String {
         describe_factors(self.factors(p))
+    }
+
+    /// Every parameter's factors as printed: `bt x1.025, r_e x0.93/1.05/1.21`.
+    pub fn summary(&self) -> String {
+        let each = self.parameters.iter().enumerate();
+        let parts: Vec<String> = each
+            .map(|(p, n)| format!("{n} x{}", self.describe(p)))
+            .collect();
+        parts.join(", ")
     }
 
     /// One factor shared by all parameters, fitted as [`CalibrationScale::fit_summaries`].
@@ -213,11 +225,10 @@ impl CalibrationScale {
     pub fn apply(&self, post: &mut GalaxyPosterior) {
         // The samples' map is built from the intervals before they are stretched.
         if let Some(samples) = post.samples.as_mut() {
-            for (p, (draws, m)) in samples.iter_mut().zip(&post.marginals).enumerate() {
-                if p < self.scales.len() {
-                    let map = LevelStretch::new(m, self.factors(p));
-                    draws.iter_mut().for_each(|v| *v = map.apply(*v));
-                }
+            let params = samples.iter_mut().zip(&post.marginals).enumerate();
+            for (p, (draws, m)) in params.take(self.scales.len()) {
+                let map = LevelStretch::new(m, self.factors(p));
+                draws.iter_mut().for_each(|v| *v = map.apply(*v));
             }
         }
         self.apply_marginals(&mut post.marginals);
@@ -239,6 +250,16 @@ pub fn describe_factors(f: [f64; 3]) -> String {
     } else {
         format!("{:.2}/{:.2}/{:.2}", f[0], f[1], f[2])
     }
+}
+
+/// Parameter `p`'s one factor for all levels: the least summed absolute coverage deviation
+/// over the three levels, on a log grid over [1/20, 20].
+fn uniform_factor<G, T>(marginals: &[G], truths: &[T], p: usize) -> f64
+where
+    G: AsRef<[MarginalSummary]>,
+    T: AsRef<[f64]>,
+{
+    best_scale(|s| deviation_at(marginals, truths, &[p], s))
 }
 
 /// Summed absolute coverage deviation from nominal of parameters `params` with every

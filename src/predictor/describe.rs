@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use super::Predictor;
-use crate::calibration::CalibrationScale;
 use crate::checkpoint::{files, PreprocessingSource};
 
 impl Predictor {
@@ -41,23 +40,14 @@ impl Predictor {
             }
             (true, Some(path), Some(c)) => format!(
                 "calibrated intervals: factors {} from --calibration {}",
-                factors(c),
+                c.summary(),
                 path.display()
             ),
             (true, None, Some(c)) => format!(
                 "calibrated intervals: factors {} from {}",
-                factors(c),
+                c.summary(),
                 own.display()
             ),
         }
     }
-}
-
-/// Each parameter's factors, `name x1.025` or `name x0.93/1.05/1.21`, comma-separated.
-fn factors(c: &CalibrationScale) -> String {
-    let each = c.parameters.iter().enumerate();
-    let parts: Vec<String> = each
-        .map(|(p, n)| format!("{n} x{}", c.describe(p)))
-        .collect();
-    parts.join(", ")
 }

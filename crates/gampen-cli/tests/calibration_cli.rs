@@ -82,13 +82,10 @@ fn train_calibrates_predict_applies_and_evaluate_reports_before_and_after() {
     let (raw, calibrated) = (root.path().join("raw.csv"), root.path().join("cal.csv"));
     let samples = root.path().join("samples.csv");
     let said = predict(&run, &calibrated, &[]);
-    let factors: Vec<String> = (scale.parameters.iter().enumerate())
-        .map(|(p, name)| format!("{name} x{}", scale.describe(p)))
-        .collect();
     assert!(
         said.contains(&format!(
             "calibrated intervals: factors {} from {}",
-            factors.join(", "),
+            scale.summary(),
             file.display()
         )),
         "{said}"

@@ -27,9 +27,10 @@ use crate::progress::TrainProgress;
 /// total_flux (logit/ln/ln, standard scaling; Adam, lr 1e-3 decayed along a cosine to 5e-5,
 /// gradient clipping 1.0, batch 32, means fitted by squared error: `--mean-loss mse`; inputs
 /// `asinh(x / b)` with `b` fitted to the sky noise; exact flips and quarter turns as the
-/// augmentation: `--augment dihedral`), fits the post-hoc calibration on the devel split (`gampen train --calibrate`), predicts
-/// raw Monte-Carlo-dropout posteriors for the held-out test split, prints errors and
-/// coverage before and after the calibration, and writes plots into --out.
+/// augmentation: `--augment dihedral`), fits the post-hoc calibration on the devel split
+/// (`gampen train --calibrate`), predicts raw Monte-Carlo-dropout posteriors for the
+/// held-out test split, prints errors and coverage before and after the calibration, and
+/// writes plots into --out.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Output directory (data/, run/, predictions.csv, eval/ and the plots).

@@ -24,12 +24,9 @@ pub fn run(flags: EvaluateFlags) -> Result<()> {
     plots::write(&flags.out, &matched, &report)?;
     if let (Some(path), Some(scale)) = (&flags.fit_calibration, &fitted) {
         write_json(path, scale)?;
-        let factors: Vec<String> = (0..scale.parameters.len())
-            .map(|p| scale.describe(p))
-            .collect();
         eprintln!(
             "calibration factors {} written to {}",
-            factors.join(", "),
+            scale.summary(),
             path.display()
         );
     }
