@@ -6,12 +6,18 @@
 //! cargo build --workspace --examples          # dev profile: dependencies built as for release
 //! target/debug/examples/bench_report flex                 # the CPU set
 //! target/debug/examples/bench_report wgpu --set gpu       # the GPU set
+//! target/debug/examples/bench_report vulkan --set gpu --precision bf16
 //! target/debug/examples/bench_report flex --workloads vgg16_forward:16:96,posterior_gampen_small:16:64
 //! target/debug/examples/bench_report flex stream 1000     # posterior over 1000 galaxies
 //! ```
 //!
 //! Every timing is the median of `--reps` runs after `--warmup` runs; each run ends by
-//! reading a scalar back (or `Device::sync`), so queued GPU work is included.
+//! reading a scalar back (or `Device::sync`), so queued GPU work is included. After
+//! `--budget-s` seconds (default 20) on one case no further run starts, so a slow row cannot
+//! hold up the table (one warm-up and one timed run always happen).
+//! `--precision f16|bf16` runs the network in half precision (`gampen::Precision`: f32
+//! master weights in the train step, f32 likelihood); `--max-rows` sets the galaxy-passes per
+//! network call of the posterior (default `gampen::posterior::default_max_rows`).
 //! `stream N` runs Monte-Carlo posterior inference over `N` galaxies in batches, keeping only
 //! the summaries, and reports the peak resident memory (`VmHWM`), which should not grow with N.
 //!
@@ -23,16 +29,18 @@ use burn::module::Module;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Distribution, Tensor};
-use gampen::posterior::Identity;
-use gampen::{GampenConfig, PosteriorOptions};
+use gampen::posterior::{default_max_rows, Identity};
+use gampen::precision::to_f32;
+use gampen::{GampenConfig, PosteriorOptions, Precision};
 use gampen_backbone::{VggConfig, VggVariant};
 
 /// Monte-Carlo passes per galaxy and draws per pass, as in the torch script.
 const PASSES: usize = 100;
 const SAMPLES_PER_PASS: usize = 10;
 
-const USAGE: &str = "usage: bench_report <flex|ndarray|wgpu> [--set cpu|gpu] [--workloads name:batch:size,...] [--reps N] [--warmup N]
-       bench_report <flex|ndarray|wgpu> stream <galaxies> [--model small|original] [--batch B] [--passes T] [--size S]
+const USAGE: &str = "usage: bench_report <flex|ndarray|wgpu|vulkan> [--set cpu|gpu] [--workloads name:batch:size,...] [--reps N] [--warmup N]
+                    [--precision f32|f16|bf16] [--max-rows R] [--budget-s S]
+       bench_report <flex|ndarray|wgpu|vulkan> stream <galaxies> [--model small|original] [--batch B] [--passes T] [--size S]
 workloads: vgg16_forward, train_step_gampen_small, train_step_gampen_original,
            posterior_gampen_small, posterior_gampen_original (T = 100 passes, 10 draws each)";
 
@@ -66,7 +74,8 @@ impl Case {
     }
 }
 
-/// The CPU set (a few minutes on two cores) and the GPU set (the published sizes).
+/// The CPU set (a few minutes on two cores) and the GPU set (the published network at two of
+/// its sizes, two batch sizes).
 fn case_set(name: &str) -> Result<Vec<Case>, String> {
     Ok(match name {
         "cpu" => vec![
@@ -76,16 +85,16 @@ fn case_set(name: &str) -> Result<Vec<Case>, String> {
             Case::new("train_step_gampen_original", 16, 64),
             Case::new("posterior_gampen_small", 16, 64),
         ],
-        "gpu" => vec![
-            Case::new("vgg16_forward", 16, 96),
-            Case::new("vgg16_forward", 64, 96),
-            Case::new("vgg16_forward", 16, 143),
-            Case::new("vgg16_forward", 64, 143),
-            Case::new("train_step_gampen_small", 16, 64),
-            Case::new("train_step_gampen_original", 16, 96),
-            Case::new("posterior_gampen_small", 16, 64),
-            Case::new("posterior_gampen_original", 16, 96),
-        ],
+        // The issue's target rows first: a sweep cut short by its time limit loses the rest.
+        "gpu" => [
+            "train_step_gampen_original",
+            "posterior_gampen_original",
+            "vgg16_forward",
+        ]
+        .iter()
+        .flat_map(|w| [96, 143].map(|size| [16, 64].map(|b| Case::new(w, b, size))))
+        .flatten()
+        .collect(),
         other => return Err(format!("unknown set {other:?} (cpu, gpu)")),
     })
 }
@@ -96,7 +105,15 @@ fn device(name: &str) -> Result<Device, String> {
         "flex" => Ok(Device::flex()),
         "ndarray" => Ok(Device::ndarray()),
         "wgpu" => Ok(Device::wgpu(Default::default())),
-        other => Err(format!("unknown device {other:?} (flex, ndarray, wgpu)")),
+        #[cfg(feature = "vulkan")]
+        "vulkan" => Ok(Device::vulkan(Default::default())),
+        #[cfg(not(feature = "vulkan"))]
+        "vulkan" => Err("this bench_report was built without the `vulkan` feature \
+             (cargo build --workspace --examples --features gampen/vulkan)"
+            .into()),
+        other => Err(format!(
+            "unknown device {other:?} (flex, ndarray, wgpu, vulkan)"
+        )),
     }
 }
 
@@ -120,31 +137,52 @@ fn images(batch: usize, channels: usize, size: usize, device: &Device) -> Tensor
     Tensor::<4>::random([batch, channels, size, size], Distribution::Default, device)
 }
 
-/// Median milliseconds of `reps` calls of `f` after `warmup` calls.
-fn time(warmup: usize, reps: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..warmup {
-        f();
-    }
-    let mut ms: Vec<f64> = (0..reps.max(1))
-        .map(|_| {
+/// How cases run: timing and the network's precision.
+struct Timing {
+    warmup: usize,
+    reps: usize,
+    budget_s: f64,
+    precision: Precision,
+    max_rows: Option<usize>,
+}
+
+impl Timing {
+    /// Median milliseconds of up to `reps` calls of `f` after up to `warmup` calls; no call
+    /// starts once `budget_s` has passed (the first of each kind always runs).
+    fn time(&self, mut f: impl FnMut()) -> f64 {
+        let start = Instant::now();
+        let over = || start.elapsed().as_secs_f64() > self.budget_s;
+        for i in 0..self.warmup.max(1) {
+            if i > 0 && over() {
+                break;
+            }
+            f();
+        }
+        let mut ms = Vec::new();
+        for i in 0..self.reps.max(1) {
+            if i > 0 && over() {
+                break;
+            }
             let t = Instant::now();
             f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    ms.sort_by(f64::total_cmp);
-    ms[ms.len() / 2]
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        ms.sort_by(f64::total_cmp);
+        ms[ms.len() / 2]
+    }
 }
 
 /// Times one case; returns milliseconds per call (one call processes `batch` items).
-fn run_case(case: &Case, device: &Device, warmup: usize, reps: usize) -> Result<f64, String> {
+fn run_case(case: &Case, device: &Device, timing: &Timing) -> Result<f64, String> {
     let (b, s) = (case.batch, case.size);
+    let p = timing.precision;
+    p.check(device).map_err(|e| e.to_string())?;
     device.seed(0);
     if case.workload == "vgg16_forward" {
-        let vgg = VggConfig::new(VggVariant::Vgg16, 9).init(device);
-        let x = images(b, 3, s, device);
-        return Ok(time(warmup, reps, || {
-            std::hint::black_box(vgg.forward(x.clone()).sum().into_scalar::<f32>());
+        let vgg = p.cast_module(VggConfig::new(VggVariant::Vgg16, 9).init(device));
+        let x = p.cast(images(b, 3, s, device));
+        return Ok(timing.time(|| {
+            std::hint::black_box(to_f32(vgg.forward(x.clone())).sum().into_scalar::<f32>());
         }));
     }
     if let Some(model) = case.workload.strip_prefix("train_step_") {
@@ -155,15 +193,16 @@ fn run_case(case: &Case, device: &Device, warmup: usize, reps: usize) -> Result<
         // GaMPEN's optimiser: SGD, momentum 0.9, no dampening, lr 0.005.
         let momentum = MomentumConfig::new().with_momentum(0.9).with_dampening(0.0);
         let mut optim = SgdConfig::new().with_momentum(Some(momentum)).init();
-        let x = images(b, config.channels, s, &ad);
+        let x = p.cast(images(b, config.channels, s, &ad));
         let y = Tensor::<2>::random([b, 3], Distribution::Normal(0.0, 1.0), &ad);
-        return Ok(time(warmup, reps, || {
+        let scale = p.loss_scale();
+        return Ok(timing.time(|| {
             let m = model.take().expect("model is put back every step");
-            let loss = loss_fn
-                .forward(m.forward(x.clone()), y.clone())
-                .expect("loss");
+            // Mixed precision: a cast of the f32 weights inside the graph runs the network.
+            let out = to_f32(p.cast_module_scaled(m.clone(), scale).forward(x.clone()));
+            let loss = loss_fn.forward(out, y.clone()).expect("loss");
             std::hint::black_box(loss.clone().into_scalar::<f32>());
-            let grads = GradientsParams::from_grads(loss.backward(), &m);
+            let grads = GradientsParams::from_grads(loss.mul_scalar(scale).backward(), &m);
             model = Some(optim.step(0.005, m, grads));
             ad.sync().expect("sync");
         }));
@@ -174,10 +213,12 @@ fn run_case(case: &Case, device: &Device, warmup: usize, reps: usize) -> Result<
         let x = images(b, config.channels, s, device);
         let options = PosteriorOptions::new()
             .with_passes(PASSES)
-            .with_samples_per_pass(SAMPLES_PER_PASS);
+            .with_samples_per_pass(SAMPLES_PER_PASS)
+            .with_precision(p)
+            .with_max_rows(timing.max_rows.unwrap_or_else(|| default_max_rows(device)));
         // Network passes, Gaussian draws and the copy to the host; the summaries (quantiles,
         // KDE mode) are CPU work independent of the backend and not in the torch script.
-        return Ok(time(warmup, reps, || {
+        return Ok(timing.time(|| {
             std::hint::black_box(
                 model
                     .posterior_samples(x.clone(), &options)
@@ -188,14 +229,28 @@ fn run_case(case: &Case, device: &Device, warmup: usize, reps: usize) -> Result<
     Err(format!("unknown workload {:?}", case.workload))
 }
 
-fn print_line(workload: &str, backend: &str, batch: usize, size: usize, ms: f64, items: usize) {
+fn print_line(case: &Case, backend: &str, precision: Precision, ms: f64) {
+    let (workload, batch, size, items) = (&case.workload, case.batch, case.size, case.batch);
     let line = serde_json::json!({
         "workload": workload,
         "backend": backend,
+        "precision": precision.to_string(),
         "batch": batch,
         "size": size,
         "ms": (ms * 1000.0).round() / 1000.0,
         "items_per_s": (items as f64 / (ms / 1e3) * 100.0).round() / 100.0,
+    });
+    println!("{line}");
+}
+
+fn print_error(case: &Case, backend: &str, precision: Precision, error: &str) {
+    let line = serde_json::json!({
+        "workload": case.workload,
+        "backend": backend,
+        "precision": precision.to_string(),
+        "batch": case.batch,
+        "size": case.size,
+        "error": error,
     });
     println!("{line}");
 }
@@ -217,7 +272,9 @@ fn stream(backend: &str, device: &Device, galaxies: usize, args: &Args) -> Resul
     let model = config.init(device).map_err(|e| e.to_string())?;
     let options = PosteriorOptions::new()
         .with_passes(args.passes)
-        .with_samples_per_pass(SAMPLES_PER_PASS);
+        .with_samples_per_pass(SAMPLES_PER_PASS)
+        .with_precision(args.precision)
+        .with_max_rows(args.max_rows.unwrap_or_else(|| default_max_rows(device)));
     let started = Instant::now();
     let mut kept = Vec::with_capacity(galaxies);
     let mut rss_after_first = None;
@@ -258,6 +315,9 @@ struct Args {
     batch: usize,
     passes: usize,
     size: Option<usize>,
+    precision: Precision,
+    max_rows: Option<usize>,
+    budget_s: f64,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -271,6 +331,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
         batch: 16,
         passes: PASSES,
         size: None,
+        precision: Precision::F32,
+        max_rows: None,
+        budget_s: 20.0,
     };
     let mut it = args.iter();
     let num = |v: Option<&String>, flag: &str| -> Result<usize, String> {
@@ -292,10 +355,25 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--batch" => out.batch = num(it.next(), "--batch")?,
             "--passes" => out.passes = num(it.next(), "--passes")?,
             "--size" => out.size = Some(num(it.next(), "--size")?),
+            "--max-rows" => out.max_rows = Some(num(it.next(), "--max-rows")?),
+            "--precision" => out.precision = precision(it.next())?,
+            "--budget-s" => {
+                let v = it.next().ok_or("--budget-s needs a value")?;
+                out.budget_s = v.parse().map_err(|e| format!("--budget-s: {e}"))?;
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     Ok(out)
+}
+
+fn precision(value: Option<&String>) -> Result<Precision, String> {
+    match value.map(String::as_str) {
+        Some("f32") => Ok(Precision::F32),
+        Some("f16") => Ok(Precision::F16),
+        Some("bf16") => Ok(Precision::Bf16),
+        other => Err(format!("--precision {other:?}: expected f32, f16 or bf16")),
+    }
 }
 
 fn run(argv: &[String]) -> Result<(), String> {
@@ -310,19 +388,20 @@ fn run(argv: &[String]) -> Result<(), String> {
         None => case_set(&args.set)?,
     };
     // GPU autotuning happens in the first calls: warm up longer there.
-    let gpu = backend == "wgpu";
-    let warmup = args.warmup.unwrap_or(if gpu { 3 } else { 1 });
-    let reps = args.reps.unwrap_or(if gpu { 10 } else { 3 });
+    let gpu = backend == "wgpu" || backend == "vulkan";
+    let timing = Timing {
+        warmup: args.warmup.unwrap_or(if gpu { 3 } else { 1 }),
+        reps: args.reps.unwrap_or(if gpu { 10 } else { 3 }),
+        budget_s: args.budget_s,
+        precision: args.precision,
+        max_rows: args.max_rows,
+    };
     for case in &cases {
-        let ms = run_case(case, &device, warmup, reps)?;
-        print_line(
-            &case.workload,
-            &backend,
-            case.batch,
-            case.size,
-            ms,
-            case.batch,
-        );
+        // A row the device cannot run (say bf16 on WGSL) is reported, and the rest still run.
+        match run_case(case, &device, &timing) {
+            Ok(ms) => print_line(case, &backend, timing.precision, ms),
+            Err(e) => print_error(case, &backend, timing.precision, &e),
+        }
     }
     Ok(())
 }

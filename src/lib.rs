@@ -39,6 +39,7 @@ pub mod import;
 mod linalg;
 mod model;
 pub mod posterior;
+pub mod precision;
 pub mod predictor;
 pub mod stability;
 pub mod train;
@@ -48,6 +49,7 @@ pub use config::{BackboneSpec, GampenConfig, Preset, StnChoice};
 pub use error::GampenError;
 pub use model::{Backbone, Gampen};
 pub use posterior::{GalaxyPosterior, PosteriorOptions};
+pub use precision::Precision;
 pub use predictor::{PredictOptions, Predictor};
 
 pub use gampen_backbone;

@@ -9,7 +9,7 @@ use gampen::calibration::{coverage, residuals};
 use gampen::data::{GalaxySet, InMemorySet};
 use gampen::posterior::Identity;
 use gampen::train::{train, Experiment, OptimizerKind, TrainConfig};
-use gampen::{checkpoint, GampenConfig, PosteriorOptions, Preset};
+use gampen::{checkpoint, GampenConfig, PosteriorOptions, Precision, Preset};
 use gampen_data::{SimulatorConfig, Transform};
 use rand::{Rng, SeedableRng};
 
@@ -184,4 +184,53 @@ fn an_experiment_trains_from_a_data_directory() {
         .unwrap_err()
         .to_string()
         .contains("2 label transforms for 1 labels"));
+}
+
+/// Mixed precision (f16 network with dynamic loss scaling, f32 master weights and likelihood)
+/// trains without overflowing, and its checkpoint holds f32 weights that predict in f32.
+#[test]
+fn mixed_precision_training_learns() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    device.seed(1);
+    let (images, labels) = galaxies(300, 11);
+    let all = InMemorySet::new(images, labels, 1, S, 2).unwrap();
+    let train_set = all.subset(&(0..240).collect::<Vec<_>>());
+    let devel_set = all.subset(&(240..300).collect::<Vec<_>>());
+    let config = GampenConfig::gampen_small(vec!["ln_flux".into(), "ln_re".into()]);
+    let model = config.init(&device).unwrap();
+    let run = tempfile::tempdir().unwrap();
+    let train_config = TrainConfig::new()
+        .with_epochs(6)
+        .with_batch_size(16)
+        .with_lr(1e-3)
+        .with_optimizer(OptimizerKind::adam())
+        .with_clip_grad_norm(Some(1.0))
+        .with_seed(3)
+        .with_progress(false)
+        .with_precision(Precision::F16);
+    let (model, report) = train(
+        model,
+        &train_set,
+        &devel_set,
+        None,
+        &train_config,
+        run.path(),
+        &device,
+    )
+    .unwrap();
+    // Six epochs on 240 galaxies leave the devel loss erratic in f32 too (it peaks near 85
+    // in one epoch), so the check is the training loss, which f32, bf16 and f16 all bring
+    // from about 0.88 to 0.5 or below with these seeds.
+    let (first, last) = (&report.history[0], &report.history[5]);
+    assert!(
+        last.train_loss < 0.7 * first.train_loss,
+        "f16 training loss did not fall: {:?}",
+        report.history
+    );
+    let eval = gampen::train::evaluate(&model, &devel_set, 16, &device, &Identity).unwrap();
+    assert!(eval.loss.is_finite() && eval.mae.iter().all(|m| m.is_finite()));
+    let (reloaded, _) = checkpoint::load(run.path(), &device).unwrap();
+    let head = reloaded.backbone.head().weight.val();
+    assert_eq!(head.dtype(), burn::tensor::DType::F32);
 }

@@ -6,6 +6,7 @@ the same architecture, batch and sizes, printing the same JSON lines
     python3 tools/bench_torch.py --device cpu                 # CPU set, 2 threads
     python3 tools/bench_torch.py --device cuda --set gpu      # GPU set
     python3 tools/bench_torch.py --device cpu --workloads vgg16_forward:16:96
+    python3 tools/bench_torch.py --device cuda --set gpu --precision bf16   # autocast
 
 Models (GaMPEN's `vgg16_w_stn_oc_drp` and the narrow `gampen_small` preset):
 - STN localisation: conv11 -> maxpool 3/2 -> ReLU -> conv9 -> maxpool 3/2 -> ReLU -> fc32 ->
@@ -15,12 +16,17 @@ Models (GaMPEN's `vgg16_w_stn_oc_drp` and the narrow `gampen_small` preset):
 - Full-covariance Gaussian NLL: GaMPEN's LDL layout (gampen_original) or Cholesky
   (gampen_small), `[mu (n), log-diagonal (n), strictly-lower (n(n-1)/2)]`.
 - Monte-Carlo dropout: STN and the first VGG block run once; the T passes are batched
-  (at most 256 rows at a time, like gampen-rs's `max_rows`), 10 draws per pass.
+  (at most --max-rows rows at a time, like gampen-rs's `max_rows`: 256 on a CPU, 4096 on a
+  GPU), 10 draws per pass.
+- --precision f16/bf16: the network under torch.autocast, the likelihood and the draws in
+  f32 (as gampen-rs's `Precision`); f16 training scales the loss (GradScaler).
 
 Every timing is the median of --reps runs after --warmup runs, synchronised (a scalar read
-back, and torch.cuda.synchronize on CUDA).
+back, and torch.cuda.synchronize on CUDA); after --budget-s seconds on one case no further
+runs start (at least one warm-up and one timed run always happen).
 """
 import argparse
+import contextlib
 import json
 import math
 import statistics
@@ -32,7 +38,6 @@ import torch.nn.functional as F
 
 PASSES = 100
 SAMPLES_PER_PASS = 10
-MAX_ROWS = 256
 N_PARAMS = 3
 
 VGG_LAYERS = {
@@ -48,14 +53,10 @@ CPU_SET = [
     ("posterior_gampen_small", 16, 64),
 ]
 GPU_SET = [
-    ("vgg16_forward", 16, 96),
-    ("vgg16_forward", 64, 96),
-    ("vgg16_forward", 16, 143),
-    ("vgg16_forward", 64, 143),
-    ("train_step_gampen_small", 16, 64),
-    ("train_step_gampen_original", 16, 96),
-    ("posterior_gampen_small", 16, 64),
-    ("posterior_gampen_original", 16, 96),
+    (w, b, s)
+    for w in ("train_step_gampen_original", "posterior_gampen_original", "vgg16_forward")
+    for s in (96, 143)
+    for b in (16, 64)
 ]
 
 
@@ -160,12 +161,17 @@ def nll(out, y, n, ldl):
     return (0.5 * (z * z).sum(1) + 0.5 * logdet).mean()
 
 
-def timed(fn, warmup, reps, sync):
-    for _ in range(warmup):
+def timed(fn, warmup, reps, sync, budget_s):
+    start = time.perf_counter()
+    for i in range(max(1, warmup)):
+        if i > 0 and time.perf_counter() - start > budget_s:
+            break
         fn()
         sync()
     ms = []
-    for _ in range(max(1, reps)):
+    for i in range(max(1, reps)):
+        if i > 0 and time.perf_counter() - start > budget_s:
+            break
         t = time.perf_counter()
         fn()
         sync()
@@ -173,30 +179,56 @@ def timed(fn, warmup, reps, sync):
     return statistics.median(ms)
 
 
-def run_case(workload, b, s, device, warmup, reps, sync):
+class Case:
+    """How one case runs: device, precision, rows per network call, timing."""
+
+    def __init__(self, args, sync):
+        self.device = args.device
+        self.dtype = {"f32": None, "f16": torch.float16, "bf16": torch.bfloat16}[args.precision]
+        self.max_rows = args.max_rows
+        self.sync = sync
+        self.budget_s = args.budget_s
+        self.warmup = args.warmup
+        self.reps = args.reps
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device, dtype=self.dtype)
+
+    def time(self, fn):
+        return timed(fn, self.warmup, self.reps, self.sync, self.budget_s)
+
+
+def run_case(workload, b, s, case):
     torch.manual_seed(0)
+    device = case.device
     if workload == "vgg16_forward":
         vgg = Vgg(16, 9).to(device).eval()
         x = torch.rand(b, 3, s, s, device=device)
 
         def fn():
-            with torch.no_grad():
-                vgg(x).sum().item()
-        return timed(fn, warmup, reps, sync)
+            with torch.no_grad(), case.autocast():
+                vgg(x).float().sum().item()
+        return case.time(fn)
     if workload.startswith("train_step_"):
         model, c = build(workload[len("train_step_"):], s)
         model = model.to(device).train()
         opt = torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9)
+        scaler = torch.amp.GradScaler(device, enabled=case.dtype == torch.float16)
         x = torch.rand(b, c, s, s, device=device)
         y = torch.randn(b, N_PARAMS, device=device)
 
         def fn():
             opt.zero_grad(set_to_none=True)
-            loss = nll(model(x), y, N_PARAMS, model.ldl)
+            with case.autocast():
+                out = model(x)
+            loss = nll(out.float(), y, N_PARAMS, model.ldl)
             loss.item()
-            loss.backward()
-            opt.step()
-        return timed(fn, warmup, reps, sync)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        return case.time(fn)
     if workload.startswith("posterior_"):
         model, c = build(workload[len("posterior_"):], s)
         model = model.to(device).eval()
@@ -207,18 +239,21 @@ def run_case(workload, b, s, device, warmup, reps, sync):
 
         def fn():
             with torch.no_grad():
-                stem = model.deterministic(x)
-                chunk = max(1, min(PASSES, MAX_ROWS // b))
+                with case.autocast():
+                    stem = model.deterministic(x)
+                chunk = max(1, min(PASSES, case.max_rows // b))
                 draws, done = [], 0
                 while done < PASSES:
                     t = min(chunk, PASSES - done)
                     h = stem.repeat(t, 1, 1, 1)
-                    mu, scale, _ = factor(model.vgg.forward_from_stem(h), N_PARAMS, model.ldl)
+                    with case.autocast():
+                        out = model.vgg.forward_from_stem(h)
+                    mu, scale, _ = factor(out.float(), N_PARAMS, model.ldl)
                     z = torch.randn(t * b, SAMPLES_PER_PASS, N_PARAMS, device=device)
                     draws.append((z @ scale.transpose(1, 2) + mu.unsqueeze(1)).cpu())
                     done += t
                 return draws
-        return timed(fn, warmup, reps, sync)
+        return case.time(fn)
     raise ValueError(f"unknown workload {workload}")
 
 
@@ -230,6 +265,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--warmup", type=int, default=None)
+    ap.add_argument("--precision", default="f32", choices=["f32", "f16", "bf16"])
+    ap.add_argument("--max-rows", type=int, default=None,
+                    help="galaxy-passes per network call (default 256 on cpu, 4096 on cuda)")
+    ap.add_argument("--budget-s", type=float, default=20.0,
+                    help="no further runs of a case start after this many seconds")
     args = ap.parse_args()
 
     gpu = args.device == "cuda"
@@ -243,14 +283,19 @@ def main():
         cases = [(w, int(b), int(s)) for w, b, s in (c.split(":") for c in args.workloads.split(","))]
     else:
         cases = GPU_SET if (args.set or ("gpu" if gpu else "cpu")) == "gpu" else CPU_SET
-    warmup = args.warmup if args.warmup is not None else (3 if gpu else 1)
-    reps = args.reps if args.reps is not None else (10 if gpu else 3)
+    if args.warmup is None:
+        args.warmup = 3 if gpu else 1
+    if args.reps is None:
+        args.reps = 10 if gpu else 3
+    if args.max_rows is None:
+        args.max_rows = 4096 if gpu else 256
+    case = Case(args, sync)
     backend = f"torch-{args.device}"
     for workload, b, s in cases:
-        ms = run_case(workload, b, s, args.device, warmup, reps, sync)
+        ms = run_case(workload, b, s, case)
         print(json.dumps({
-            "workload": workload, "backend": backend, "batch": b, "size": s,
-            "ms": round(ms, 3), "items_per_s": round(b / (ms / 1e3), 2),
+            "workload": workload, "backend": backend, "precision": args.precision,
+            "batch": b, "size": s, "ms": round(ms, 3), "items_per_s": round(b / (ms / 1e3), 2),
         }), flush=True)
 
 

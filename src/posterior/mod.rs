@@ -10,7 +10,7 @@ mod table;
 
 pub use columns::Columns;
 pub use labels::{Identity, LabelInverse};
-pub use predict::{GalaxyPosterior, PosteriorOptions};
+pub use predict::{default_max_rows, GalaxyPosterior, PosteriorOptions};
 pub use summary::{
     kde_mode, quantile_sorted, IntervalMethod, MarginalSummary, UnknownIntervalMethod, LEVELS,
 };

@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::labels::LabelInverse;
@@ -10,6 +10,32 @@ use super::summary::{IntervalMethod, MarginalSummary};
 use crate::error::GampenError;
 use crate::linalg::mean_cov;
 use crate::model::Gampen;
+use crate::precision::{to_f32, Precision};
+
+/// The default of [`PosteriorOptions::max_rows`] for `device`: 256 rows keep a CPU's
+/// activations near its caches; a GPU needs thousands of rows in flight to fill its cores.
+pub fn default_max_rows(device: &Device) -> usize {
+    if is_cpu(device) {
+        256
+    } else {
+        4096
+    }
+}
+
+fn is_cpu(device: &Device) -> bool {
+    let base = device.clone().without_autodiff();
+    #[cfg(feature = "flex")]
+    if base == Device::flex() {
+        return true;
+    }
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)]
+    if base == Device::ndarray() {
+        return true;
+    }
+    let _ = base;
+    false
+}
 
 /// Options of [`Gampen::predict_posterior`].
 #[derive(Config, Debug)]
@@ -29,13 +55,17 @@ pub struct PosteriorOptions {
     #[config(default = "Some(0)")]
     pub seed: Option<u64>,
     /// Most rows (galaxies x passes) sent through the stochastic network at once; bounds the
-    /// activation memory whatever `T` is.
+    /// activation memory whatever `T` is ([`default_max_rows`] picks one per device).
     #[config(default = 256)]
     pub max_rows: usize,
     /// How each marginal's mode and intervals are defined: equal-tailed (the default) or
     /// GaMPEN's mode-centred KDE windows, which cost `O(1000 T k)` per parameter and galaxy.
     #[config(default = "IntervalMethod::EqualTailed")]
     pub interval_method: IntervalMethod,
+    /// The network's arithmetic: f32, or f16/bf16 where the device supports it (the
+    /// likelihood and the draws stay f32; see [`crate::precision`]).
+    #[config(default = "Precision::F32")]
+    pub precision: Precision,
 }
 
 /// The posterior of one galaxy.
@@ -108,13 +138,15 @@ impl Gampen {
             ));
         }
         let device = images.device();
+        options.precision.check(&device)?;
         if let Some(seed) = options.seed {
             device.seed(seed);
         }
         // Inference never needs a graph; MC dropout is switched on explicitly instead.
         let mut model = self.valid();
         model.set_mc_dropout(true);
-        let images = images.inner();
+        let model = options.precision.cast_module(model);
+        let images = options.precision.cast(images.inner());
         let [b, ..] = images.dims();
         let n = self.config().num_params();
         let loss = model.loss();
@@ -154,7 +186,7 @@ fn chunk_samples(
         } else {
             stem.clone().repeat_dim(0, t)
         };
-        let gaussian = loss.gaussian(model.stochastic(h))?;
+        let gaussian = loss.gaussian(to_f32(model.stochastic(h)))?;
         let draws = gaussian.sample(k); // [t*B, k, n]
         let values = draws
             .into_data()

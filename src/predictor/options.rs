@@ -4,6 +4,7 @@ use gampen_data::Shard;
 
 use crate::error::GampenError;
 use crate::posterior::{Columns, IntervalMethod};
+use crate::precision::Precision;
 
 /// How a [`super::Predictor`] samples and summarises posteriors. The defaults are those of
 /// `gampen predict`, whose flags these are (`clap::Args` with the `clap` feature).
@@ -16,8 +17,8 @@ pub struct PredictOptions {
     /// Draws from each pass's predicted normal.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 10, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
     pub samples_per_pass: usize,
-    /// Galaxies per batch (memory ~ batch size; at most 256 galaxy-passes go through the
-    /// network at once).
+    /// Galaxies per batch (memory ~ batch size; at most --max-rows galaxy-passes go through
+    /// the network at once).
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 64, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
     pub batch_size: usize,
     /// Seed of the dropout masks and normal draws (each batch derives its own from it and the
@@ -54,6 +55,14 @@ pub struct PredictOptions {
     /// the rate, and a rate far from the training rate also shifts the network's outputs.
     #[cfg_attr(feature = "clap", arg(long, value_parser = gampen_data::flags::probability, allow_negative_numbers = true))]
     pub dropout: Option<f64>,
+    /// The network's arithmetic: f32, or f16/bf16 where the device supports it (the
+    /// likelihood and the draws stay f32).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = Precision::F32))]
+    pub precision: Precision,
+    /// Most galaxy-passes sent through the network at once (default: 256 on a CPU, 4096 on
+    /// a GPU). Larger fills a GPU better; memory grows in proportion.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
+    pub max_rows: Option<usize>,
     /// Keep every posterior's raw samples. Default false.
     #[cfg_attr(feature = "clap", arg(skip))]
     pub keep_samples: bool,
@@ -71,6 +80,8 @@ impl Default for PredictOptions {
             dropout: None,
             shard: Shard::ALL,
             calibrate: true,
+            precision: Precision::F32,
+            max_rows: None,
             keep_samples: false,
         }
     }
@@ -136,6 +147,19 @@ impl PredictOptions {
         self
     }
 
+    /// Running the network in `precision`.
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// At most `rows` galaxy-passes through the network at once (`None`: the device's
+    /// default, [`crate::posterior::default_max_rows`]).
+    pub fn with_max_rows(mut self, rows: Option<usize>) -> Self {
+        self.max_rows = rows;
+        self
+    }
+
     /// Whether to keep raw samples.
     pub fn with_keep_samples(mut self, keep: bool) -> Self {
         self.keep_samples = keep;
@@ -144,9 +168,13 @@ impl PredictOptions {
 
     /// Refuses counts of zero and a dropout rate outside [0, 1).
     pub fn check(&self) -> Result<(), GampenError> {
-        if self.batch_size == 0 || self.passes == 0 || self.samples_per_pass == 0 {
+        if self.batch_size == 0
+            || self.passes == 0
+            || self.samples_per_pass == 0
+            || self.max_rows == Some(0)
+        {
             return Err(GampenError::Config(
-                "batch size, passes and samples per pass must be at least 1".into(),
+                "batch size, passes, samples per pass and max rows must be at least 1".into(),
             ));
         }
         if let Some(p) = self.dropout.filter(|p| !(0.0..1.0).contains(p)) {

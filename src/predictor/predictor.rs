@@ -9,6 +9,7 @@ use super::PredictOptions;
 use crate::calibration::CalibrationScale;
 use crate::checkpoint::{self, Checkpoint, PreprocessingSource};
 use crate::error::GampenError;
+use crate::posterior::default_max_rows;
 use crate::posterior::PosteriorOptions;
 use crate::{GalaxyPosterior, Gampen};
 
@@ -158,7 +159,9 @@ impl Predictor {
             .with_samples_per_pass(o.samples_per_pass)
             .with_keep_samples(keep_samples)
             .with_interval_method(o.intervals)
-            .with_seed(Some(o.batch_seed(first_row)));
+            .with_seed(Some(o.batch_seed(first_row)))
+            .with_precision(o.precision)
+            .with_max_rows(o.max_rows.unwrap_or_else(|| default_max_rows(&self.device)));
         let inverse = self.labels();
         let mut posteriors = self.model().predict_posterior(images, &options, &inverse)?;
         if let Some(c) = self.calibration().filter(|_| o.calibrate) {

@@ -5,6 +5,7 @@ use burn::config::Config;
 use super::objective::MeanLoss;
 use super::optimizer::OptimizerKind;
 use crate::error::GampenError;
+use crate::precision::Precision;
 
 /// Options of a training run ([`Trainer`](crate::train::Trainer), [`train`](crate::train::train)).
 #[derive(Config, Debug)]
@@ -72,6 +73,11 @@ pub struct TrainConfig {
     /// Keep this many most recent epoch checkpoints besides the best one.
     #[config(default = 2)]
     pub keep_last: usize,
+    /// The network's arithmetic in training steps: f32, or mixed precision (f16/bf16
+    /// forward and backward, f32 master weights and optimiser, f32 likelihood; see
+    /// [`crate::precision`]). Devel evaluation runs in f32.
+    #[config(default = "Precision::F32")]
+    pub precision: Precision,
 }
 
 impl TrainConfig {

@@ -16,6 +16,7 @@ use crate::data::GalaxySet;
 use crate::error::GampenError;
 use crate::model::Gampen;
 use crate::posterior::LabelInverse;
+use crate::precision::LossScaler;
 
 /// What one pass over the training set measured.
 pub(crate) struct TrainPass {
@@ -86,18 +87,24 @@ impl EpochContext<'_> {
         ));
         let n = model.config().num_params();
         let (mut loss_sum, mut err) = (0.0, ErrorAccumulator::new(n));
+        let mut scaler = LossScaler::new(config.precision);
         for (b, idx) in order.chunks(config.batch_size).enumerate() {
             let augment = config.augment.then(|| seed.batch_augment(epoch, b));
             let (images, targets) = self.train.batch(idx, augment, self.autodiff)?;
             model.check_input(images.dims())?;
-            let outputs = objective.outputs(&model, images);
+            let outputs = objective.outputs(&model, images, &scaler);
             let loss = objective.loss(self.loss_fn, outputs.clone(), targets.clone())?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 return Err(Stop::NonFinite { batch: b, value });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
+            // Mixed precision: the cast back divides each weight's gradient by the same scale;
+            // a step whose f16 gradients overflowed is skipped.
+            let scaled = loss.mul_scalar(scaler.scale());
+            let grads = GradientsParams::from_grads(scaled.backward(), &model);
+            if scaler.update(&grads, &model) {
+                model = optim.step(lr, model, grads);
+            }
             loss_sum += value;
             accumulate(&mut err, outputs.inner(), targets.inner(), n, self.inverse)?;
             observer.on_batch(b, loss_sum / (b + 1) as f64);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
 use super::metrics::Evaluation;
+use crate::precision::{to_f32, LossScaler};
 use crate::Gampen;
 
 /// How the predicted means are fitted during training.
@@ -98,7 +99,25 @@ impl Objective {
     /// The model's outputs for this objective: with squared-error means, the covariance
     /// columns do not train the shared network
     /// ([`Gampen::forward_covariance_detached`]).
-    pub(crate) fn outputs(self, model: &Gampen, images: Tensor<4>) -> Tensor<2> {
+    ///
+    /// In half precision the network (a cast of the f32 master weights, inside the graph,
+    /// scaled as `scaler` says) and the images are cast, and the outputs come back as f32
+    /// for the likelihood.
+    pub(crate) fn outputs(
+        self,
+        model: &Gampen,
+        images: Tensor<4>,
+        scaler: &LossScaler,
+    ) -> Tensor<2> {
+        let precision = scaler.precision();
+        if precision.is_full() {
+            return self.outputs_f32(model, images);
+        }
+        let half = scaler.cast(model.clone());
+        to_f32(self.outputs_f32(&half, precision.cast(images)))
+    }
+
+    fn outputs_f32(self, model: &Gampen, images: Tensor<4>) -> Tensor<2> {
         let n = model.config().num_params();
         match self {
             Self::Train(MeanLoss::SquaredError) if model.config().num_outputs() > n => {

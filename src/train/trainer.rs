@@ -118,6 +118,7 @@ impl Trainer {
         observer: &mut dyn TrainObserver,
     ) -> Result<(Gampen, TrainReport), GampenError> {
         self.check(&model, train, devel)?;
+        self.config.precision.check(device)?;
         let config = &self.config;
         let inverse: &dyn LabelInverse = &self.labels;
         let autodiff = device.clone().autodiff();

@@ -9,6 +9,7 @@ use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{check_prob, check_width, scaled, BackboneError};
+use crate::precision::in_f32;
 use crate::{Lrn, LrnConfig, McDropout, McDropoutConfig};
 
 /// `(output channels, kernel, stride)` of GaMorNet's five convolutions.
@@ -180,8 +181,8 @@ impl GamorNet {
             if pooled {
                 // Padding with zeros equals TF's -inf padding here: after the ReLU every
                 // window holds a value >= 0.
-                self.lrn
-                    .forward(self.max_pool.forward(pad_same(x, [3, 3], [2, 2])))
+                let pooled = self.max_pool.forward(pad_same(x, [3, 3], [2, 2]));
+                in_f32(pooled, |x| self.lrn.forward(x))
             } else {
                 x
             }

@@ -17,6 +17,7 @@ mod error;
 mod gamornet;
 mod lrn;
 mod mask;
+mod precision;
 pub mod splitmix;
 mod vgg;
 

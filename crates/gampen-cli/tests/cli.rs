@@ -355,6 +355,69 @@ fn mean_std(path: &Path, param: &str) -> f64 {
         / rows.len() as f64
 }
 
+/// `preds_{param}_{stat}` of every row.
+fn column_values(path: &Path, param: &str, stat: &str) -> Vec<f64> {
+    let (header, rows) = read_csv(path);
+    let name = format!("preds_{param}_{stat}");
+    let c = header.iter().position(|h| *h == name).expect("column");
+    rows.iter().map(|r| r[c].parse::<f64>().unwrap()).collect()
+}
+
+#[test]
+fn predict_in_half_precision_agrees_with_f32() {
+    let (root, data, run) = fixture();
+    let dir = root.join("precision");
+    std::fs::create_dir_all(&dir).unwrap();
+    let predict = |out: &Path, extra: &[&str]| {
+        let mut a = vec![
+            "predict",
+            "--model",
+            s(run),
+            "--data",
+            s(data),
+            "--split",
+            "tiny-test",
+            "--out",
+            s(out),
+            "--passes",
+            "16",
+            "--quiet",
+        ];
+        a.extend(extra);
+        ok(&a);
+    };
+    let (full, half) = (dir.join("f32.csv"), dir.join("bf16.csv"));
+    predict(&full, &[]);
+    // A small --max-rows splits the passes into several network calls.
+    predict(&half, &["--precision", "bf16", "--max-rows", "7"]);
+    for p in ["bt", "r_e", "total_flux"] {
+        let (a, b) = (
+            column_values(&full, p, "median"),
+            column_values(&half, p, "median"),
+        );
+        let shift = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64;
+        let spread = mean_std(&full, p);
+        // bf16 keeps 8 bits of mantissa and draws its own dropout masks: the medians move by
+        // Monte-Carlo noise (about spread / 4 with 16 passes), not by whole posteriors.
+        assert!(
+            shift < 0.5 * spread,
+            "{p}: medians moved {shift}, posterior std {spread}"
+        );
+    }
+    let msg = fails(&[
+        "predict",
+        "--model",
+        s(run),
+        "--data",
+        s(data),
+        "--out",
+        s(&dir.join("bad.csv")),
+        "--precision",
+        "f64",
+    ]);
+    assert!(msg.contains("--precision"), "{msg}");
+}
+
 #[test]
 fn predict_reports_and_overrides_the_dropout_rate() {
     let (root, data, run) = fixture();

@@ -2,7 +2,7 @@
 //! `align_corners=True`, bilinear interpolation and zero padding.
 
 use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{DType, FloatDType, Tensor, TensorData};
 
 /// Normalised sample positions along one axis of `n` pixels, PyTorch's `align_corners=True`
 /// convention: `-1` and `1` are the centres of the first and last pixels.
@@ -41,11 +41,15 @@ pub fn affine_grid(theta: Tensor<3>, output_size: [usize; 2]) -> Tensor<4> {
             base.extend_from_slice(&[*x, *y, 1.0]);
         }
     }
-    let base = Tensor::<3>::from_data(
+    let mut base = Tensor::<3>::from_data(
         TensorData::new(base, [1, height * width, 3]),
         &theta.device(),
-    )
-    .expand([batch, height * width, 3]);
+    );
+    // Backends do not promote mixed float types: a half-precision theta needs a half grid.
+    if theta.dtype() != DType::F32 {
+        base = base.cast(FloatDType::from(theta.dtype()));
+    }
+    let base = base.expand([batch, height * width, 3]);
     base.matmul(theta.swap_dims(1, 2))
         .reshape([batch, height, width, 2])
 }

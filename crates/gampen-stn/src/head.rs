@@ -61,7 +61,8 @@ impl StnHead {
             self.num_params()
         );
         let col = |i: usize| params.clone().narrow(1, i, 1);
-        let zero = || Tensor::<2>::zeros([batch, 1], &params.device());
+        // `zeros_like` keeps the parameters' float type (f16/bf16 in mixed precision).
+        let zero = || params.clone().narrow(1, 0, 1).zeros_like();
         let rows = match self {
             StnHead::Scale => vec![col(0), zero(), zero(), zero(), col(0), zero()],
             StnHead::ScaleTranslate => vec![col(0), zero(), col(1), zero(), col(0), col(2)],

@@ -3,6 +3,7 @@
 use gampen_data::flags::split_list;
 use gampen_data::{ScalingKind, Transform};
 
+use crate::precision::Precision;
 use crate::train::{MeanLoss, OptimizerFamily, TrainConfig};
 
 /// What `gampen train` learns to predict.
@@ -87,6 +88,10 @@ pub struct TrainFlags {
     /// overwritten as training proceeds).
     #[cfg_attr(feature = "clap", arg(long))]
     pub no_resume: bool,
+    /// The network's arithmetic in training steps: f32, or mixed precision f16/bf16 (f32
+    /// master weights, optimiser and likelihood) where the device supports it.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = Precision::F32))]
+    pub precision: Precision,
 }
 
 impl TrainFlags {
@@ -111,5 +116,6 @@ impl TrainFlags {
             .with_freeze_backbone(self.freeze_backbone)
             .with_resume(!self.no_resume)
             .with_progress(progress)
+            .with_precision(self.precision)
     }
 }

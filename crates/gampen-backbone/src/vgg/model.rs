@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::config::Layer;
 use crate::error::{scaled, BackboneError};
+use crate::precision::in_f32;
 use crate::{McDropout, McDropoutConfig, VggConfig};
 
 /// One convolution of VGG's feature extractor with what surrounds it:
@@ -127,7 +128,7 @@ impl VggBlock {
         };
         let x = self.conv.forward(x);
         let x = match &self.norm {
-            Some(n) => n.forward(x),
+            Some(n) => in_f32(x, |x| n.forward(x)),
             None => x,
         };
         let x = relu(x);
