@@ -18,7 +18,8 @@
 # `run` writes the JSON lines to $OUT/gpu_bench.jsonl and the table to $OUT/gpu_table.md
 # when $OUT is set (the device tool's output folder), and prints them either way. On a
 # machine without NVIDIA's Vulkan driver it uses whatever Vulkan driver is installed (lavapipe
-# here), which is how the script is tested:
+# here), which is how the script is tested (lavapipe compiles and autotunes for minutes before
+# a first row, so the sweeps there end by their time limit with few rows or none):
 #   SWEEP_S=60 tools/gpu_bench.sh run --workloads posterior_gampen_small:2:64 --reps 1 --warmup 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
