@@ -8,8 +8,8 @@ use burn::tensor::{Device, Tensor};
 use gampen::calibration::{coverage, residuals};
 use gampen::data::{GalaxySet, InMemorySet};
 use gampen::posterior::Identity;
-use gampen::train::{train, Experiment, OptimizerKind, TrainConfig};
-use gampen::{checkpoint, GampenConfig, PosteriorOptions, Precision, Preset};
+use gampen::train::{train, Experiment, OptimizerKind, TrainConfig, TrainReport};
+use gampen::{checkpoint, Gampen, GampenConfig, PosteriorOptions, Precision, Preset};
 use gampen_data::{SimulatorConfig, Transform};
 use rand::{Rng, SeedableRng};
 
@@ -57,6 +57,41 @@ fn to_tensor(set: &InMemorySet, device: &Device) -> (Tensor<4>, Vec<Vec<f64>>) {
     (images, idx.iter().map(|&i| set.targets(i)).collect())
 }
 
+/// Trains `gampen_small` on two standardised labels with these tests' settings (Adam 1e-3,
+/// batches of 16, gradients clipped to 1, seed 3) for `train`'s epochs and precision, in a
+/// fresh run directory.
+fn train_small(
+    train_set: &InMemorySet,
+    devel_set: &InMemorySet,
+    config: TrainConfig,
+    device: &Device,
+) -> (Gampen, TrainReport, tempfile::TempDir) {
+    let model = GampenConfig::gampen_small(names()).init(device).unwrap();
+    let run = tempfile::tempdir().unwrap();
+    let config = config
+        .with_batch_size(16)
+        .with_lr(1e-3)
+        .with_optimizer(OptimizerKind::adam())
+        .with_clip_grad_norm(Some(1.0))
+        .with_seed(3)
+        .with_progress(false);
+    let (model, report) = train(
+        model,
+        train_set,
+        devel_set,
+        None,
+        &config,
+        run.path(),
+        device,
+    )
+    .unwrap();
+    (model, report, run)
+}
+
+fn names() -> Vec<String> {
+    vec!["ln_flux".into(), "ln_re".into()]
+}
+
 #[test]
 fn small_gampen_learns_and_gives_posteriors() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
@@ -67,28 +102,12 @@ fn small_gampen_learns_and_gives_posteriors() {
     let train_set = all.subset(&(0..240).collect::<Vec<_>>());
     let devel_set = all.subset(&(240..290).collect::<Vec<_>>());
     let test_set = all.subset(&(290..360).collect::<Vec<_>>());
-
-    let config = GampenConfig::gampen_small(vec!["ln_flux".into(), "ln_re".into()]);
-    let model = config.init(&device).unwrap();
-    let run = tempfile::tempdir().unwrap();
-    let train_config = TrainConfig::new()
-        .with_epochs(10)
-        .with_batch_size(16)
-        .with_lr(1e-3)
-        .with_optimizer(OptimizerKind::adam())
-        .with_clip_grad_norm(Some(1.0))
-        .with_seed(3)
-        .with_progress(false);
-    let (model, report) = train(
-        model,
+    let (model, report, run) = train_small(
         &train_set,
         &devel_set,
-        None,
-        &train_config,
-        run.path(),
+        TrainConfig::new().with_epochs(10),
         &device,
-    )
-    .unwrap();
+    );
 
     let first = &report.history[0];
     let best = &report.history[report.best_epoch - 1];
@@ -116,7 +135,7 @@ fn small_gampen_learns_and_gives_posteriors() {
         .unwrap();
     assert_eq!(post.len(), 70);
 
-    let names = config.parameters.clone();
+    let names = names();
     let res = residuals(&names, &post, &truths);
     for (p, r) in res.iter().enumerate() {
         // Constant-mean baseline: predict the training mean for everybody.
@@ -197,28 +216,10 @@ fn mixed_precision_training_learns() {
     let all = InMemorySet::new(images, labels, 1, S, 2).unwrap();
     let train_set = all.subset(&(0..240).collect::<Vec<_>>());
     let devel_set = all.subset(&(240..300).collect::<Vec<_>>());
-    let config = GampenConfig::gampen_small(vec!["ln_flux".into(), "ln_re".into()]);
-    let model = config.init(&device).unwrap();
-    let run = tempfile::tempdir().unwrap();
-    let train_config = TrainConfig::new()
+    let config = TrainConfig::new()
         .with_epochs(6)
-        .with_batch_size(16)
-        .with_lr(1e-3)
-        .with_optimizer(OptimizerKind::adam())
-        .with_clip_grad_norm(Some(1.0))
-        .with_seed(3)
-        .with_progress(false)
         .with_precision(Precision::F16);
-    let (model, report) = train(
-        model,
-        &train_set,
-        &devel_set,
-        None,
-        &train_config,
-        run.path(),
-        &device,
-    )
-    .unwrap();
+    let (model, report, run) = train_small(&train_set, &devel_set, config, &device);
     // Six epochs on 240 galaxies leave the devel loss erratic in f32 too (it peaks near 85
     // in one epoch), so the check is the training loss, which f32, bf16 and f16 all bring
     // from about 0.88 to 0.5 or below with these seeds.
