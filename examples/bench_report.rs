@@ -31,6 +31,7 @@ use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 use gampen::posterior::{default_max_rows, Identity};
 use gampen::precision::to_f32;
+use gampen::precision::LossScaler;
 use gampen::{GampenConfig, PosteriorOptions, Precision};
 use gampen_backbone::{VggConfig, VggVariant};
 
@@ -195,15 +196,21 @@ fn run_case(case: &Case, device: &Device, timing: &Timing) -> Result<f64, String
         let mut optim = SgdConfig::new().with_momentum(Some(momentum)).init();
         let x = p.cast(images(b, config.channels, s, &ad));
         let y = Tensor::<2>::random([b, 3], Distribution::Normal(0.0, 1.0), &ad);
-        let scale = p.loss_scale();
+        // The trainer's mixed-precision step: a scaled cast of the f32 weights runs the
+        // network, and an f16 step whose gradients overflowed is skipped.
+        let mut scaler = LossScaler::new(p);
         return Ok(timing.time(|| {
             let m = model.take().expect("model is put back every step");
-            // Mixed precision: a cast of the f32 weights inside the graph runs the network.
-            let out = to_f32(p.cast_module_scaled(m.clone(), scale).forward(x.clone()));
+            let out = to_f32(scaler.cast(m.clone()).forward(x.clone()));
             let loss = loss_fn.forward(out, y.clone()).expect("loss");
             std::hint::black_box(loss.clone().into_scalar::<f32>());
-            let grads = GradientsParams::from_grads(loss.mul_scalar(scale).backward(), &m);
-            model = Some(optim.step(0.005, m, grads));
+            let scaled = loss.mul_scalar(scaler.scale());
+            let grads = GradientsParams::from_grads(scaled.backward(), &m);
+            model = Some(if scaler.update(&grads, &m) {
+                optim.step(0.005, m, grads)
+            } else {
+                m
+            });
             ad.sync().expect("sync");
         }));
     }

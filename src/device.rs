@@ -71,9 +71,12 @@ impl ComputeDevice {
 #[cfg(feature = "wgpu")]
 fn require_compute_adapter(device: ComputeDevice) -> Result<(), GampenError> {
     use burn::tensor::wgpu::wgpu;
-    let backends = match device {
-        ComputeDevice::Vulkan => wgpu::Backends::VULKAN,
-        _ => wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12,
+    let (backends, apis) = match device {
+        ComputeDevice::Vulkan => (wgpu::Backends::VULKAN, "Vulkan"),
+        _ => (
+            wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12,
+            "Vulkan, Metal or DX12",
+        ),
     };
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
         backends,
@@ -81,10 +84,6 @@ fn require_compute_adapter(device: ComputeDevice) -> Result<(), GampenError> {
     });
     let adapters = block_on(instance.enumerate_adapters(backends));
     if adapters.is_empty() {
-        let apis = match device {
-            ComputeDevice::Vulkan => "Vulkan",
-            _ => "Vulkan, Metal or DX12",
-        };
         return Err(GampenError::Device(format!(
             "--device {device}: no {apis} adapter found; install a GPU driver with Vulkan \
              support, or Mesa's lavapipe for a CPU Vulkan device (Debian/Ubuntu: apt-get \

@@ -15,26 +15,11 @@ use crate::precision::{to_f32, Precision};
 /// The default of [`PosteriorOptions::max_rows`] for `device`: 256 rows keep a CPU's
 /// activations near its caches; a GPU needs thousands of rows in flight to fill its cores.
 pub fn default_max_rows(device: &Device) -> usize {
-    if is_cpu(device) {
+    if gampen_backbone::is_cpu(device) {
         256
     } else {
         4096
     }
-}
-
-fn is_cpu(device: &Device) -> bool {
-    let base = device.clone().without_autodiff();
-    #[cfg(feature = "flex")]
-    if base == Device::flex() {
-        return true;
-    }
-    #[cfg(feature = "ndarray")]
-    #[allow(deprecated)]
-    if base == Device::ndarray() {
-        return true;
-    }
-    let _ = base;
-    false
 }
 
 /// Options of [`Gampen::predict_posterior`].

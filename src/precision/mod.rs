@@ -71,7 +71,7 @@ impl Precision {
     /// [`cast_module`](Self::cast_module) for a training step whose loss is multiplied by
     /// `loss_scale`: the gradient each original parameter receives is divided by it again, in
     /// f32, after the cast back (so the optimiser sees the true gradient).
-    pub fn cast_module_scaled<M: Module>(self, module: M, loss_scale: f64) -> M {
+    pub(crate) fn cast_module_scaled<M: Module>(self, module: M, loss_scale: f64) -> M {
         if self.is_full() {
             return module;
         }
@@ -86,7 +86,7 @@ impl Precision {
     /// about 2^-24 as its smallest (subnormal) value, below which the gradients of small
     /// activations vanish; 2^10 lifts them while leaving gradients up to 64 (in units of the
     /// loss) inside f16's range. bf16 has f32's range and needs none.
-    pub fn loss_scale(self) -> f64 {
+    pub(crate) fn loss_scale(self) -> f64 {
         match self {
             Precision::F16 => 1024.0,
             Precision::F32 | Precision::Bf16 => 1.0,

@@ -28,4 +28,5 @@ pub use dropout::{McDropout, McDropoutConfig};
 pub use error::BackboneError;
 pub use gamornet::{GamorNet, GamorNetConfig};
 pub use lrn::{Lrn, LrnConfig};
+pub use mask::is_cpu;
 pub use vgg::{Vgg, VggBlock, VggConfig, VggVariant};

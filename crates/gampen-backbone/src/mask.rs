@@ -20,10 +20,10 @@ use crate::splitmix::{finalize, mix_seed};
 /// Elements per rayon task: large enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 1 << 15;
 
-/// Whether masks for `device` are better drawn on the host (flex and ndarray, with or without
-/// autodiff).
+/// Whether `device` is a CPU backend (flex or ndarray, with or without autodiff): masks for
+/// it are better drawn on the host, and `gampen`'s posterior batching sizes its rows for caches.
 #[allow(deprecated)] // `Device::ndarray` is deprecated in Burn 0.22 but still supported here
-pub(crate) fn draws_on_host(device: &Device) -> bool {
+pub fn is_cpu(device: &Device) -> bool {
     let base = device.clone().without_autodiff();
     #[cfg(feature = "flex")]
     if base == Device::flex() {
@@ -73,7 +73,7 @@ fn fill(out: &mut [f32], keep: f64, scale: f32, seed: u64) {
 /// - `x`: any shape; the mask has the same shape and device.
 pub(crate) fn host_mask<const D: usize>(x: &Tensor<D>, keep: f64) -> Option<Tensor<D>> {
     let device = x.device();
-    if x.dtype() != DType::F32 || !draws_on_host(&device) {
+    if x.dtype() != DType::F32 || !is_cpu(&device) {
         return None;
     }
     let shape = x.shape();
