@@ -6,6 +6,7 @@ use gampen_loss::{num_outputs, CovarianceParam, LossKind};
 use gampen_stn::StnHead;
 use serde::{Deserialize, Serialize};
 
+use crate::anchor::FluxAnchor;
 use crate::error::GampenError;
 
 /// Largest accepted `cutout_size` (pixels per side).
@@ -141,6 +142,11 @@ pub struct GampenConfig {
     /// Dropout rate of every dropout layer (GaMPEN's model default: 0.5).
     #[config(default = 0.5)]
     pub dropout: f64,
+    /// A flux parameter predicted as a correction to the cutout's pixel sum
+    /// ([`FluxAnchor`]); `None` (GaMPEN's, and every checkpoint from before it existed):
+    /// the network predicts every parameter on its own.
+    #[config(default = "None")]
+    pub flux_anchor: Option<FluxAnchor>,
 }
 
 impl GampenConfig {
@@ -219,6 +225,9 @@ impl GampenConfig {
                 self.cutout_size
             ));
         }
+        if let Some(anchor) = &self.flux_anchor {
+            anchor.validate(self.num_params())?;
+        }
         self.validate_sizes()
     }
 
@@ -285,6 +294,29 @@ mod tests {
             let back: GampenConfig = serde_json::from_str(&json).unwrap();
             assert_eq!(serde_json::to_string(&back).unwrap(), json);
         }
+    }
+
+    #[test]
+    fn configs_from_before_the_flux_anchor_load_without_one() {
+        let cfg = GampenConfig::gampen_small(vec!["bt".into()]);
+        let mut json: serde_json::Value = serde_json::to_value(&cfg).unwrap();
+        json.as_object_mut().unwrap().remove("flux_anchor").unwrap();
+        let back: GampenConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(back.flux_anchor, None);
+        let mut anchored = cfg.clone();
+        anchored.flux_anchor = Some(FluxAnchor {
+            parameter: 1,
+            arsinh_softening: Some(0.05),
+            floor: 3.2,
+            log_factor: 1.0,
+            offset: 6.0,
+            scale: 1.2,
+        });
+        let err = anchored.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("flux_anchor") && err.contains("parameter 1"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! GaMPEN's published PyTorch models are imported with [`import`] (see `docs/import.md`).
 #![warn(missing_docs)]
 
+mod anchor;
 pub mod calibration;
 pub mod checkpoint;
 mod config;
@@ -45,6 +46,7 @@ pub mod stability;
 pub mod train;
 pub mod tune;
 
+pub use anchor::FluxAnchor;
 pub use config::{BackboneSpec, GampenConfig, Preset, StnChoice};
 pub use error::GampenError;
 pub use model::{Backbone, Gampen};

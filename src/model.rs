@@ -7,6 +7,7 @@ use gampen_backbone::{GamorNet, GamorNetConfig, Vgg, VggConfig};
 use gampen_loss::{Gaussian, GaussianLoss, GaussianLossConfig};
 use gampen_stn::{SpatialTransformer, SpatialTransformerConfig};
 
+use crate::anchor::FluxAnchor;
 use crate::config::{BackboneSpec, GampenConfig};
 use crate::error::GampenError;
 
@@ -172,7 +173,33 @@ impl Gampen {
     /// - images: `[B, C, S, S]` (arsinh-normalised cutouts)
     /// - output: `[B, K]`, `K = config.num_outputs()`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        self.backbone.forward(self.transform(images))
+        let offsets = self.anchor_offsets(&images);
+        self.with_offsets(self.backbone.forward(self.transform(images)), offsets)
+    }
+
+    /// What the [`FluxAnchor`] adds to the raw outputs (`None` without
+    /// one); [`stochastic`](Self::stochastic) does not add it, since it never sees the
+    /// images.
+    ///
+    /// # Shapes
+    /// - images: `[B, C, S, S]` -> `[B, K]` (f32)
+    pub fn anchor_offsets(&self, images: &Tensor<4>) -> Option<Tensor<2>> {
+        let k = self.config.num_outputs();
+        self.config
+            .flux_anchor
+            .as_ref()
+            .map(|a| a.offsets(images.clone(), k))
+    }
+
+    /// `outputs + offsets`, in the outputs' precision.
+    fn with_offsets(&self, outputs: Tensor<2>, offsets: Option<Tensor<2>>) -> Tensor<2> {
+        match offsets {
+            Some(o) => {
+                let dtype = outputs.dtype();
+                outputs + o.cast(burn::tensor::FloatDType::from(dtype))
+            }
+            None => outputs,
+        }
     }
 
     /// [`forward`](Self::forward)'s outputs with the gradient of every column after the
@@ -186,12 +213,13 @@ impl Gampen {
     /// - images: `[B, C, S, S]`
     /// - output: `[B, K]`, equal in value to `forward(images)`
     pub fn forward_covariance_detached(&self, images: Tensor<4>, means: usize) -> Tensor<2> {
+        let offsets = self.anchor_offsets(&images);
         let z = self.backbone.features(self.transform(images));
         let head = self.backbone.head();
         let k = self.config.num_outputs();
         let attached = head.forward(z.clone()).narrow(1, 0, means);
         let detached = head.forward(z.detach()).narrow(1, means, k - means);
-        Tensor::cat(vec![attached, detached], 1)
+        self.with_offsets(Tensor::cat(vec![attached, detached], 1), offsets)
     }
 
     /// The spatially transformed (cropped) images; the identity without an STN.
@@ -230,7 +258,8 @@ impl Gampen {
         self.backbone.stem(self.transform(images))
     }
 
-    /// The stochastic rest of the network.
+    /// The stochastic rest of the network, without the anchor:
+    /// `forward(x) == stochastic(deterministic(x)) + anchor_offsets(&x)`.
     ///
     /// # Shapes
     /// - h: `[B, C', H', W']` (from [`deterministic`](Self::deterministic)) -> `[B, K]`
@@ -244,6 +273,16 @@ impl Gampen {
     /// - images: `[B, C, S, S]` -> mean `[B, n]`, scale_tril `[B, n, n]`
     pub fn predict_gaussian(&self, images: Tensor<4>) -> Result<Gaussian, GampenError> {
         Ok(self.loss().gaussian(self.forward(images))?)
+    }
+
+    /// Sets (or, with `None`, removes) the flux anchor, after checking it against the
+    /// model's parameters.
+    pub fn set_flux_anchor(&mut self, anchor: Option<FluxAnchor>) -> Result<(), GampenError> {
+        if let Some(a) = &anchor {
+            a.validate(self.config.num_params())?;
+        }
+        self.config.flux_anchor = anchor;
+        Ok(())
     }
 
     /// Turns Monte-Carlo dropout on or off (at inference, on any device).
@@ -290,6 +329,9 @@ impl Gampen {
         let mut config = self.config.clone();
         config.parameters = parameters;
         config.loss = loss;
+        // The anchor's index and label scaling belong to the old head; training attaches
+        // a new one fitted to the new labels (`Experiment::with_flux_anchor`).
+        config.flux_anchor = None;
         config.validate()?;
         let k = config.num_outputs();
         let fresh = |head: &Linear| {

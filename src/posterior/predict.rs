@@ -131,6 +131,8 @@ impl Gampen {
         let mut model = self.valid();
         model.set_mc_dropout(true);
         let model = options.precision.cast_module(model);
+        // The anchor reads the pixel sum from the f32 cutouts, before any cast to half.
+        let offsets = model.anchor_offsets(&images.clone().inner());
         let images = options.precision.cast(images.inner());
         let [b, ..] = images.dims();
         let n = self.config().num_params();
@@ -143,17 +145,20 @@ impl Gampen {
         for start in (0..b).step_by(per_chunk) {
             let g = per_chunk.min(b - start);
             let chunk = images.clone().narrow(0, start, g);
-            out.extend(chunk_samples(&model, &loss, chunk, n, options)?);
+            let offsets = offsets.as_ref().map(|o| o.clone().narrow(0, start, g));
+            out.extend(chunk_samples(&model, &loss, chunk, offsets, n, options)?);
         }
         Ok(out)
     }
 }
 
-/// Samples of one chunk of `b` galaxies: the deterministic prefix once, then the passes.
+/// Samples of one chunk of `b` galaxies: the deterministic prefix once, then the passes,
+/// their outputs shifted by the chunk's anchor `offsets` (`[b, K]`).
 fn chunk_samples(
     model: &Gampen,
     loss: &gampen_loss::GaussianLoss,
     images: Tensor<4>,
+    offsets: Option<Tensor<2>>,
     n: usize,
     options: &PosteriorOptions,
 ) -> Result<Vec<Vec<Vec<f64>>>, GampenError> {
@@ -171,7 +176,16 @@ fn chunk_samples(
         } else {
             stem.clone().repeat_dim(0, t)
         };
-        let gaussian = loss.gaussian(to_f32(model.stochastic(h)))?;
+        let mut outputs = to_f32(model.stochastic(h));
+        if let Some(o) = &offsets {
+            outputs = outputs
+                + if t == 1 {
+                    o.clone()
+                } else {
+                    o.clone().repeat_dim(0, t)
+                };
+        }
+        let gaussian = loss.gaussian(outputs)?;
         let draws = gaussian.sample(k); // [t*B, k, n]
         let values = draws
             .into_data()

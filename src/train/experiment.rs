@@ -16,6 +16,7 @@ use super::config::TrainConfig;
 use super::observer::TrainObserver;
 use super::run_dir::RunDir;
 use super::trainer::{TrainReport, Trainer};
+use crate::anchor::FluxAnchor;
 use crate::atomic::write_json;
 use crate::config::GampenConfig;
 use crate::error::GampenError;
@@ -59,6 +60,10 @@ pub struct Experiment {
     /// With options: after training, fit the post-hoc calibration on the devel split with
     /// the best model and save it into the best checkpoint ([`calibrate_checkpoint`]).
     pub calibrate: Option<CalibrateOptions>,
+    /// The label to predict as a correction to the cutout's pixel sum ([`FluxAnchor`]);
+    /// with `None`, a model that already has an anchor (resumed, or from a checkpoint)
+    /// keeps it, fitted again to this run's labels.
+    pub flux_anchor: Option<String>,
 }
 
 /// What an [`Experiment`] produced.
@@ -95,7 +100,15 @@ impl Experiment {
             model,
             train: TrainConfig::new(),
             calibrate: None,
+            flux_anchor: None,
         }
+    }
+
+    /// Predicts the label `column` (a `ln` or `log10` flux) as a correction to the cutout's
+    /// pixel sum ([`FluxAnchor`]).
+    pub fn with_flux_anchor(mut self, column: Option<String>) -> Self {
+        self.flux_anchor = column;
+        self
     }
 
     /// Reads `splits/<split>-train.csv` and `splits/<split>-devel.csv`.
@@ -153,6 +166,21 @@ impl Experiment {
         self.train.validate()?;
         if let Some(c) = &self.calibrate {
             c.predict_options().check()?;
+        }
+        if let Some(name) = &self.flux_anchor {
+            match self.dataset.labels.iter().find(|(n, _)| n == name) {
+                Some((_, Transform::Ln | Transform::Log10)) => {}
+                Some((_, t)) => {
+                    return Err(GampenError::Config(format!(
+                        "flux anchor {name:?}: its label transform is {t:?}, not ln or log10"
+                    )))
+                }
+                None => {
+                    return Err(GampenError::Config(format!(
+                        "flux anchor {name:?} is not among the labels {names:?}"
+                    )))
+                }
+            }
         }
         for part in ["train", "devel"] {
             catalog_path(&self.data, Some(&format!("{}-{part}", self.split)))?;
@@ -213,6 +241,7 @@ impl Experiment {
         };
         write_json(&run_dir.join(DATASET_JSON), &saved)?;
         write_json(&run_dir.join(TRAIN_CONFIG_JSON), &self.train)?;
+        let model = self.anchored(model, labels.as_ref(), &Preprocessing::from_options(&saved))?;
         observer.on_start(&model, sizes, self.train.epochs);
         let trainer = Trainer::new(self.train.clone())
             .with_labels(labels.clone())
@@ -237,6 +266,32 @@ impl Experiment {
             sizes,
             calibration,
         })
+    }
+
+    /// `model` with its flux anchor fitted to this run's `labels` and `preprocessing`: the
+    /// experiment's anchor, or the one the model came with (its label scaling may have been
+    /// fitted on other data).
+    fn anchored(
+        &self,
+        mut model: Gampen,
+        labels: Option<&LabelTransform>,
+        preprocessing: &Preprocessing,
+    ) -> Result<Gampen, GampenError> {
+        let config = model.config();
+        let name = match (&self.flux_anchor, &config.flux_anchor) {
+            (Some(name), _) => name.clone(),
+            (None, Some(a)) => config.parameters[a.parameter].clone(),
+            (None, None) => return Ok(model),
+        };
+        let parameter = config.parameters.iter().position(|p| *p == name);
+        let (Some(parameter), Some(labels)) = (parameter, labels) else {
+            return Err(GampenError::Config(format!(
+                "flux anchor {name:?}: the model predicts no such labelled parameter"
+            )));
+        };
+        let anchor = FluxAnchor::new(parameter, &labels.columns[parameter], preprocessing)?;
+        model.set_flux_anchor(Some(anchor))?;
+        Ok(model)
     }
 
     /// The dataset options for `model`: its input size and channels, and `labels` to reuse.

@@ -52,6 +52,13 @@ pub struct ExperimentFlags {
     /// images keep their noise; docs/accuracy.md). `--no-augment` turns both off.
     #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = gampen_data::Augmentation::Rotate))]
     pub augment: gampen_data::Augmentation,
+    /// Predict this flux label (a ln or log10 column, e.g. total_flux) as a correction to the
+    /// cutout's pixel sum: the network learns what the sum misses or adds (light beyond the
+    /// cutout, a neighbour's, noise) instead of the whole flux (docs/accuracy.md). Saved in
+    /// the model's config.json, so prediction needs nothing else [default: none, or the
+    /// --from checkpoint's].
+    #[cfg_attr(feature = "clap", arg(long, value_name = "COLUMN"))]
+    pub flux_anchor: Option<String>,
     /// The architecture.
     #[cfg_attr(feature = "clap", command(flatten))]
     pub model: ModelFlags,
@@ -83,6 +90,7 @@ impl ExperimentFlags {
             .with_softening(self.arsinh_softening.unwrap_or_default())
             .with_augmentation(self.augment.options())
             .with_train(self.train.config(progress))
+            .with_flux_anchor(self.flux_anchor.clone())
             .with_calibrate(self.calibrate.then(|| {
                 CalibrateOptions::new()
                     .with_passes(self.calibration_passes)
