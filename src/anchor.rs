@@ -148,6 +148,13 @@ mod tests {
     use burn::tensor::Device;
     use gampen_data::transform::label::Scaling;
 
+    fn host(t: Tensor<2>) -> Vec<f32> {
+        t.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap()
+    }
+
     fn column(transform: Transform) -> ColumnTransform {
         ColumnTransform {
             column: "total_flux".into(),
@@ -181,8 +188,7 @@ mod tests {
         let anchor = FluxAnchor::new(2, &column(Transform::Ln), &prep).unwrap();
         assert!((anchor.floor - 0.4).abs() < 1e-12);
         let sums = [1500.0, 20.0, 0.0, -3.0];
-        let got = anchor.offsets(cutouts(&sums, 0.05, &device), 4);
-        let got: Vec<f32> = got.into_data().convert::<f32>().into_vec().unwrap();
+        let got = host(anchor.offsets(cutouts(&sums, 0.05, &device), 4));
         let f: f64 = 0.4;
         for (g, s) in sums.iter().enumerate() {
             let ln_soft = f.ln() + (s / (2.0 * f)).asinh();
@@ -194,12 +200,7 @@ mod tests {
         assert!(((got[2] as f64) * 1.5 + 6.0 - 1500f64.ln()).abs() < 1e-4);
         // log10 labels get the decimal logarithm.
         let dec = FluxAnchor::new(0, &column(Transform::Log10), &prep).unwrap();
-        let v: Vec<f32> = dec
-            .values(cutouts(&[1500.0], 0.05, &device))
-            .into_data()
-            .convert::<f32>()
-            .into_vec()
-            .unwrap();
+        let v = host(dec.values(cutouts(&[1500.0], 0.05, &device)));
         assert!(((v[0] as f64) * 1.5 + 6.0 - 1500f64.log10()).abs() < 1e-4);
     }
 
@@ -211,21 +212,11 @@ mod tests {
         let anchor = FluxAnchor::new(0, &column(Transform::Ln), &prep).unwrap();
         assert_eq!((anchor.arsinh_softening, anchor.floor), (None, 8.0));
         let raw = Tensor::<4>::ones([1, 1, 8, 8], &device).mul_scalar(10.0);
-        let v: Vec<f32> = anchor
-            .values(raw.clone())
-            .into_data()
-            .convert::<f32>()
-            .into_vec()
-            .unwrap();
+        let v = host(anchor.values(raw.clone()));
         let want = (8f64.ln() + (640.0f64 / 16.0).asinh() - 6.0) / 1.5;
         assert!((v[0] as f64 - want).abs() < 1e-5);
         let half = raw.cast(burn::tensor::FloatDType::BF16);
-        let h: Vec<f32> = anchor
-            .values(half)
-            .into_data()
-            .convert::<f32>()
-            .into_vec()
-            .unwrap();
+        let h = host(anchor.values(half));
         assert!((h[0] - v[0]).abs() < 1e-5);
     }
 

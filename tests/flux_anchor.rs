@@ -41,7 +41,7 @@ fn an_anchored_model_adds_the_pixel_sum_on_every_path() {
 
     // Posterior samples with and without the anchor, same seed: every flux draw moves by the
     // anchor, and nothing else moves.
-    let table = gampen_data::CsvTable::read(&data.join("info.csv")).unwrap();
+    let table = gampen_data::CsvTable::read(data.join("info.csv")).unwrap();
     let files: Vec<String> = table.key_column("file_name").unwrap()[..6].to_vec();
     let cutouts: Vec<_> = files
         .iter()
