@@ -309,6 +309,7 @@ mod tests {
             arsinh_softening: Some(0.05),
             floor: 3.2,
             log_factor: 1.0,
+            shift: 0.01,
             offset: 6.0,
             scale: 1.2,
         });

@@ -1,5 +1,6 @@
 //! The flux anchor end to end: an experiment attaches it to the model with the fitted label
-//! scaling and softening, the checkpoint carries it, and every prediction path adds the
+//! scaling and softening (and the flux label scaled by the spread of what the sum gets
+//! wrong), the checkpoint carries it, and every prediction path adds the
 //! cutout's pixel sum, read here independently from the FITS files.
 
 use burn::tensor::Device;
@@ -38,6 +39,36 @@ fn an_anchored_model_adds_the_pixel_sum_on_every_path() {
     assert!((anchor.floor - 64.0 * prep.arsinh_softening).abs() < 1e-9);
     assert_eq!(anchor.scale, labels.columns[1].scaling.scale);
     assert_eq!(anchor.offset, labels.columns[1].scaling.offset);
+    // Shift and scale: mean and spread of ln(flux) - ln_soft(pixel sum) over the training
+    // split, from the FITS files.
+    let ln_soft = |sum: f64| anchor.floor.ln() + (sum / (2.0 * anchor.floor)).asinh();
+    let train = gampen_data::CsvTable::read(data.join("splits/balanced-dev-train.csv")).unwrap();
+    let flux = train.numeric_column("total_flux").unwrap();
+    let residuals: Vec<f64> = train
+        .key_column("file_name")
+        .unwrap()
+        .iter()
+        .zip(&flux)
+        .map(|(f, flux)| {
+            flux.ln()
+                - ln_soft(centre_sum(
+                    &read_fits(data.join("cutouts").join(f)).unwrap(),
+                ))
+        })
+        .collect();
+    let n = residuals.len() as f64;
+    let mean = residuals.iter().sum::<f64>() / n;
+    let std = (residuals.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
+    assert!(
+        (anchor.shift - mean).abs() < 1e-4,
+        "{} vs {mean}",
+        anchor.shift
+    );
+    assert!(
+        (anchor.scale / std - 1.0).abs() < 1e-3,
+        "{} vs {std}",
+        anchor.scale
+    );
 
     // Posterior samples with and without the anchor, same seed: every flux draw moves by the
     // anchor, and nothing else moves.
@@ -58,15 +89,7 @@ fn an_anchored_model_adds_the_pixel_sum_on_every_path() {
     model.set_flux_anchor(None).unwrap();
     let plain = model.posterior_samples(images, &options).unwrap();
     for (g, img) in cutouts.iter().enumerate() {
-        // The centre 64x64 crop of the raw cutout, summed in f64.
-        let (h, w) = (img.height, img.width);
-        let (y0, x0) = ((h - 64) / 2, (w - 64) / 2);
-        let sum: f64 = (y0..y0 + 64)
-            .flat_map(|y| (x0..x0 + 64).map(move |x| (y, x)))
-            .map(|(y, x)| img.data[y * w + x] as f64)
-            .sum();
-        let f = anchor.floor;
-        let want = (f.ln() + (sum / (2.0 * f)).asinh() - anchor.offset) / anchor.scale;
+        let want = (ln_soft(centre_sum(img)) + anchor.shift - anchor.offset) / anchor.scale;
         for (a, p) in anchored[g][1].iter().zip(&plain[g][1]) {
             assert!(
                 (a - p - want).abs() < 2e-3,
@@ -75,6 +98,16 @@ fn an_anchored_model_adds_the_pixel_sum_on_every_path() {
         }
         assert_eq!(anchored[g][0], plain[g][0], "B/T moved");
     }
+}
+
+/// The pixel sum of the centre 64x64 crop of a raw cutout, in f64.
+fn centre_sum(img: &gampen_data::Image) -> f64 {
+    let (h, w) = (img.height, img.width);
+    let (y0, x0) = ((h - 64) / 2, (w - 64) / 2);
+    (y0..y0 + 64)
+        .flat_map(|y| (x0..x0 + 64).map(move |x| (y, x)))
+        .map(|(y, x)| img.data[y * w + x] as f64)
+        .sum()
 }
 
 #[test]

@@ -216,8 +216,8 @@ impl Experiment {
         self.check()?;
         let options = self.options_for(&model, labels)?;
         observer.on_load(&self.data, &self.split);
-        let train_set = self.load("train", &options, options.label_transform.clone())?;
-        let labels = train_set.label_transform().cloned();
+        let mut train_set = self.load("train", &options, options.label_transform.clone())?;
+        let (model, labels) = self.anchored(model, &mut train_set, device)?;
         // The training split's fitted values (the arsinh softening) serve devel and the
         // saved preprocessing.
         let options = train_set.options().clone();
@@ -241,7 +241,6 @@ impl Experiment {
         };
         write_json(&run_dir.join(DATASET_JSON), &saved)?;
         write_json(&run_dir.join(TRAIN_CONFIG_JSON), &self.train)?;
-        let model = self.anchored(model, labels.as_ref(), &Preprocessing::from_options(&saved))?;
         observer.on_start(&model, sizes, self.train.epochs);
         let trainer = Trainer::new(self.train.clone())
             .with_labels(labels.clone())
@@ -268,20 +267,22 @@ impl Experiment {
         })
     }
 
-    /// `model` with its flux anchor fitted to this run's `labels` and `preprocessing`: the
-    /// experiment's anchor, or the one the model came with (its label scaling may have been
-    /// fitted on other data).
+    /// `model` with its flux anchor fitted on `train` ([`FluxAnchor::fit`]), and the label
+    /// transform with the anchored label's scaling refitted (applied to `train` here): the
+    /// experiment's anchor, or the one the model came with (a resumed run or a checkpoint
+    /// fitted on other data). Without either, both come back unchanged.
     fn anchored(
         &self,
         mut model: Gampen,
-        labels: Option<&LabelTransform>,
-        preprocessing: &Preprocessing,
-    ) -> Result<Gampen, GampenError> {
+        train: &mut GalaxyDataset,
+        device: &Device,
+    ) -> Result<(Gampen, Option<LabelTransform>), GampenError> {
+        let labels = train.label_transform().cloned();
         let config = model.config();
         let name = match (&self.flux_anchor, &config.flux_anchor) {
             (Some(name), _) => name.clone(),
             (None, Some(a)) => config.parameters[a.parameter].clone(),
-            (None, None) => return Ok(model),
+            (None, None) => return Ok((model, labels)),
         };
         let parameter = config.parameters.iter().position(|p| *p == name);
         let (Some(parameter), Some(labels)) = (parameter, labels) else {
@@ -289,9 +290,11 @@ impl Experiment {
                 "flux anchor {name:?}: the model predicts no such labelled parameter"
             )));
         };
-        let anchor = FluxAnchor::new(parameter, &labels.columns[parameter], preprocessing)?;
+        let preprocessing = Preprocessing::from_options(train.options());
+        let (anchor, labels) = FluxAnchor::fit(parameter, &labels, &preprocessing, train, device)?;
+        train.set_label_transform(labels.clone())?;
         model.set_flux_anchor(Some(anchor))?;
-        Ok(model)
+        Ok((model, Some(labels)))
     }
 
     /// The dataset options for `model`: its input size and channels, and `labels` to reuse.

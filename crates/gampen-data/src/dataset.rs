@@ -247,6 +247,27 @@ impl GalaxyDataset {
         self.label_transform.as_ref()
     }
 
+    /// Replaces the label transform (columns unchanged, e.g. a refitted scaling) and
+    /// recomputes every target with it. Errors name the catalog row of a label outside the
+    /// new transform's domain; the dataset is unchanged then.
+    pub fn set_label_transform(&mut self, lt: LabelTransform) -> Result<(), DataError> {
+        let options = DatasetOptions {
+            label_transform: Some(lt),
+            ..self.options.clone()
+        };
+        let lt = label_transform_for(&self.catalog, &options)?;
+        let mut targets = Vec::with_capacity(self.targets.len());
+        for (row, raw) in self.catalog.labels.iter().enumerate() {
+            let z = lt
+                .forward(raw)
+                .map_err(|e| e.at_row(&self.catalog.path, row))?;
+            targets.extend(z.iter().map(|&v| v as f32));
+        }
+        self.targets = targets;
+        self.label_transform = Some(lt);
+        Ok(())
+    }
+
     /// The options the dataset was loaded with.
     pub fn options(&self) -> &DatasetOptions {
         &self.options
