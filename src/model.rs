@@ -285,6 +285,11 @@ impl Gampen {
         Ok(())
     }
 
+    /// Removes the flux anchor (for a copy whose offsets are added by the caller).
+    pub(crate) fn clear_flux_anchor(&mut self) {
+        self.config.flux_anchor = None;
+    }
+
     /// Turns Monte-Carlo dropout on or off (at inference, on any device).
     pub fn set_mc_dropout(&mut self, on: bool) {
         self.backbone.set_mc_dropout(on);

@@ -113,8 +113,16 @@ impl Objective {
         if precision.is_full() {
             return self.outputs_f32(model, images);
         }
-        let half = scaler.cast(model.clone());
-        to_f32(self.outputs_f32(&half, precision.cast(images)))
+        // The anchor reads the pixel sum from the f32 cutouts: rounded to half, the bright
+        // pixels' arsinh values would be off by percents once the sinh undoes them.
+        let offsets = model.anchor_offsets(&images);
+        let mut half = scaler.cast(model.clone());
+        half.clear_flux_anchor();
+        let outputs = to_f32(self.outputs_f32(&half, precision.cast(images)));
+        match offsets {
+            Some(o) => outputs + o,
+            None => outputs,
+        }
     }
 
     fn outputs_f32(self, model: &Gampen, images: Tensor<4>) -> Tensor<2> {
@@ -289,6 +297,44 @@ mod tests {
         let mut trained = 0;
         model.visit(&mut Trained(&grads, &mut trained));
         assert_eq!(trained, 2, "only the head's weight and bias get gradients");
+    }
+
+    /// In half precision the anchor is still read from the f32 cutouts: the anchored and
+    /// the plain half network differ by exactly the f32 offsets, bright pixels included.
+    #[test]
+    fn half_precision_training_reads_the_anchor_in_f32() {
+        use crate::precision::LossScaler;
+        use crate::{FluxAnchor, GampenConfig, Precision};
+        let device = Device::flex();
+        let config = GampenConfig::gampen_small(vec!["a".into(), "flux".into()]).with_stn(None);
+        let mut model = config.init(&device).unwrap();
+        let anchor = FluxAnchor {
+            parameter: 1,
+            arsinh_softening: Some(0.05),
+            floor: 3.2,
+            log_factor: 1.0,
+            shift: 0.02,
+            offset: 7.0,
+            scale: 0.15,
+        };
+        model.set_flux_anchor(Some(anchor)).unwrap();
+        // Bright cutouts: arsinh values near 10, where bf16 keeps two decimals.
+        let images = Tensor::<4>::random(
+            [2, 1, 64, 64],
+            burn::tensor::Distribution::Uniform(9.0, 11.0),
+            &device,
+        );
+        let scaler = LossScaler::new(Precision::Bf16);
+        let objective = Objective::Train(MeanLoss::SquaredError);
+        let anchored = objective.outputs(&model, images.clone(), &scaler);
+        let offsets = model.anchor_offsets(&images).unwrap();
+        model.clear_flux_anchor();
+        let plain = objective.outputs(&model, images, &scaler);
+        let diff = (anchored - plain - offsets)
+            .abs()
+            .max()
+            .into_scalar::<f32>();
+        assert!(diff < 1e-5, "the half path's anchor is off by {diff}");
     }
 
     /// Counts the parameters with a non-zero gradient.
