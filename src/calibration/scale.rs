@@ -9,7 +9,7 @@ use super::coverage::hits;
 use super::levels::{level_factors, LevelStretch};
 use super::{counted, fraction, galaxies, marginals_of};
 use crate::error::GampenError;
-use crate::posterior::{GalaxyPosterior, MarginalSummary, LEVELS};
+use crate::posterior::{GalaxyPosterior, MarginalSummary, Orientations, LEVELS};
 
 /// `v` moved `scale` times as far from the centre `c` (exactly `v` at scale 1, so that
 /// unscaled coverage reads the file's own bounds).
@@ -48,6 +48,11 @@ pub struct CalibrationScale {
     /// (files written before per-level factors read that way).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub level_scales: Vec<[f64; 3]>,
+    /// The orientations the posteriors it was fitted on saw
+    /// ([`PosteriorOptions::orientations`](crate::PosteriorOptions::orientations)): a
+    /// predictor refuses to apply it to posteriors sampled otherwise, whose spread differs.
+    #[serde(default, skip_serializing_if = "Orientations::is_one")]
+    pub orientations: Orientations,
 }
 
 impl CalibrationScale {
@@ -81,6 +86,7 @@ impl CalibrationScale {
             parameters: parameters.to_vec(),
             scales: level_scales.iter().map(|f| f[0]).collect(),
             level_scales,
+            orientations: Orientations::One,
         }
     }
 
@@ -98,6 +104,7 @@ impl CalibrationScale {
             parameters: parameters.to_vec(),
             scales,
             level_scales: Vec::new(),
+            orientations: Orientations::One,
         }
     }
 
@@ -137,6 +144,7 @@ impl CalibrationScale {
             parameters: parameters.to_vec(),
             scales: vec![s; parameters.len()],
             level_scales: Vec::new(),
+            orientations: Orientations::One,
         }
     }
 
@@ -203,6 +211,7 @@ impl CalibrationScale {
             parameters: names.to_vec(),
             scales: indices.iter().map(|&i| self.scales[i]).collect(),
             level_scales,
+            orientations: Orientations::One,
         })
     }
 

@@ -159,6 +159,7 @@ mod tests {
             parameters: model.config().parameters.clone(),
             scales: vec![1.5, 0.5],
             level_scales: vec![[1.5, 1.25, 1.75], [0.5, 0.75, 1.5]],
+            orientations: crate::posterior::Orientations::Dihedral,
         };
         let extras = Extras::new().with_preprocessing(&p).with_calibration(&c);
         save_parts(&model, None, &extras, &ckpt).unwrap();

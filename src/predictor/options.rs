@@ -3,7 +3,7 @@
 use gampen_data::Shard;
 
 use crate::error::GampenError;
-use crate::posterior::{Columns, IntervalMethod};
+use crate::posterior::{Columns, IntervalMethod, Orientations};
 use crate::precision::Precision;
 
 /// How a [`super::Predictor`] samples and summarises posteriors. The defaults are those of
@@ -63,6 +63,11 @@ pub struct PredictOptions {
     /// a GPU). Larger fills a GPU better; memory grows in proportion.
     #[cfg_attr(feature = "clap", arg(long, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
     pub max_rows: Option<usize>,
+    /// Spread the passes over the cutout's orientations: `dihedral` gives each of the eight
+    /// flips and quarter turns an eighth of them (test-time augmentation; no extra cost).
+    /// A calibration is only applied to posteriors sampled as it was fitted.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = Orientations::One))]
+    pub orientations: Orientations,
     /// Keep every posterior's raw samples. Default false.
     #[cfg_attr(feature = "clap", arg(skip))]
     pub keep_samples: bool,
@@ -82,6 +87,7 @@ impl Default for PredictOptions {
             calibrate: true,
             precision: Precision::F32,
             max_rows: None,
+            orientations: Orientations::One,
             keep_samples: false,
         }
     }
@@ -157,6 +163,12 @@ impl PredictOptions {
     /// default, [`crate::posterior::default_max_rows`]).
     pub fn with_max_rows(mut self, rows: Option<usize>) -> Self {
         self.max_rows = rows;
+        self
+    }
+
+    /// Sampling over `orientations` of each cutout.
+    pub fn with_orientations(mut self, orientations: Orientations) -> Self {
+        self.orientations = orientations;
         self
     }
 

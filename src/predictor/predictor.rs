@@ -161,10 +161,18 @@ impl Predictor {
             .with_interval_method(o.intervals)
             .with_seed(Some(o.batch_seed(first_row)))
             .with_precision(o.precision)
+            .with_orientations(o.orientations)
             .with_max_rows(o.max_rows.unwrap_or_else(|| default_max_rows(&self.device)));
         let inverse = self.labels();
         let mut posteriors = self.model().predict_posterior(images, &options, &inverse)?;
         if let Some(c) = self.calibration().filter(|_| o.calibrate) {
+            if c.orientations != o.orientations {
+                return Err(GampenError::Config(format!(
+                    "the calibration was fitted on posteriors over --orientations {} but these \
+                     are sampled over --orientations {}: use the same, or --no-calibration",
+                    c.orientations, o.orientations
+                )));
+            }
             posteriors.iter_mut().for_each(|p| c.apply(p));
         }
         Ok(posteriors)

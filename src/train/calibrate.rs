@@ -12,7 +12,7 @@ use crate::calibration::{
 };
 use crate::checkpoint::files;
 use crate::error::GampenError;
-use crate::posterior::MarginalSummary;
+use crate::posterior::{MarginalSummary, Orientations};
 use crate::predictor::{PredictOptions, Predictor};
 
 /// How the calibration step samples the devel posteriors (Monte-Carlo dropout at the
@@ -28,6 +28,9 @@ pub struct CalibrateOptions {
     /// Seed of the dropout masks and draws: the same seed refits the same factors, so that
     /// running the step twice (a resumed, finished run) writes the same file. Default 0.
     pub seed: u64,
+    /// The orientations the devel posteriors are sampled over; predictions must use the
+    /// same for the factors to apply. Default [`Orientations::One`].
+    pub orientations: Orientations,
 }
 
 impl Default for CalibrateOptions {
@@ -37,6 +40,7 @@ impl Default for CalibrateOptions {
             samples_per_pass: 10,
             batch_size: 64,
             seed: 0,
+            orientations: Orientations::One,
         }
     }
 }
@@ -59,6 +63,12 @@ impl CalibrateOptions {
         self
     }
 
+    /// Sampling over `orientations` of each cutout.
+    pub fn with_orientations(mut self, orientations: Orientations) -> Self {
+        self.orientations = orientations;
+        self
+    }
+
     /// The prediction options the step samples with: never calibrated, since the factors
     /// are fitted to the raw intervals.
     pub fn predict_options(&self) -> PredictOptions {
@@ -67,6 +77,7 @@ impl CalibrateOptions {
             .with_samples_per_pass(self.samples_per_pass)
             .with_batch_size(self.batch_size)
             .with_seed(self.seed)
+            .with_orientations(self.orientations)
             .with_calibrate(false)
     }
 }
@@ -150,7 +161,8 @@ pub fn calibrate_checkpoint(
             data.display()
         )));
     }
-    let scale = CalibrationScale::fit_summaries(&parameters, &marginals, &truths);
+    let mut scale = CalibrationScale::fit_summaries(&parameters, &marginals, &truths);
+    scale.orientations = options.orientations;
     let mut calibrated = marginals;
     calibrated.iter_mut().for_each(|m| scale.apply_marginals(m));
     let after = summary_coverage(&parameters, &calibrated, &truths);

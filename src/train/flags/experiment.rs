@@ -74,6 +74,10 @@ pub struct ExperimentFlags {
     /// default. Refitted, to the same factors, when a finished run is resumed.
     #[cfg_attr(feature = "clap", arg(long))]
     pub calibrate: bool,
+    /// Orientations the devel posteriors of --calibrate are sampled over (see `gampen
+    /// predict --orientations`, which must then match).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = crate::posterior::Orientations::One))]
+    pub calibration_orientations: crate::posterior::Orientations,
     /// Monte-Carlo dropout passes per devel galaxy for --calibrate (10 draws each).
     #[cfg_attr(feature = "clap", arg(long, default_value_t = CalibrateOptions::new().passes, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true))]
     pub calibration_passes: usize,
@@ -94,6 +98,7 @@ impl ExperimentFlags {
             .with_calibrate(self.calibrate.then(|| {
                 CalibrateOptions::new()
                     .with_passes(self.calibration_passes)
+                    .with_orientations(self.calibration_orientations)
                     .with_seed(self.train.seed)
             })))
     }

@@ -27,7 +27,8 @@ use crate::progress::TrainProgress;
 /// total_flux (logit/ln/ln, standard scaling; Adam, lr 1e-3 decayed along a cosine to 5e-5,
 /// gradient clipping 1.0, batch 32, means fitted by squared error: `--mean-loss mse`; inputs
 /// `asinh(x / b)` with `b` fitted to the sky noise; exact flips and quarter turns as the
-/// augmentation: `--augment dihedral`), fits the post-hoc calibration on the devel split
+/// augmentation: `--augment dihedral`; the flux predicted as a correction to the cutout's
+/// pixel sum: `--flux-anchor total_flux`), fits the post-hoc calibration on the devel split
 /// (`gampen train --calibrate`), predicts raw Monte-Carlo-dropout posteriors for the
 /// held-out test split, prints errors and coverage before and after the calibration, and
 /// writes plots into --out.
@@ -85,8 +86,8 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// The demo's training run on `data`: the small preset on GaMPEN's three labels, the arsinh
-/// softening fitted to the sky noise, Adam with a cosine decay and gradient clipping, means
-/// fitted as `args` say.
+/// softening fitted to the sky noise, the flux anchored to the pixel sum, Adam with a
+/// cosine decay and gradient clipping, means fitted as `args` say.
 fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
     let labels = ["bt", "r_e", "total_flux"].map(String::from).to_vec();
     let train = TrainConfig::new()
@@ -104,6 +105,7 @@ fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
         .with_scaling(ScalingKind::Standard)
         .with_softening(Softening::SkyNoise)
         .with_augmentation(AugmentOptions::dihedral())
+        .with_flux_anchor(Some("total_flux".into()))
         .with_train(train)
         .with_calibrate(Some(
             CalibrateOptions::new()
