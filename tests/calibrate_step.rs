@@ -7,6 +7,7 @@ mod common;
 
 use burn::tensor::Device;
 use gampen::checkpoint::{self, files};
+use gampen::posterior::Orientations;
 use gampen::posterior::LEVELS;
 use gampen::train::{calibrate_checkpoint, CalibrateOptions, Experiment, TrainConfig};
 use gampen::{PredictOptions, Predictor};
@@ -86,6 +87,26 @@ fn the_calibration_step_fits_on_devel_and_predict_applies_it() {
             assert_eq!(r.marginals[p].median, k.marginals[p].median);
         }
     }
+
+    // Factors fitted on one orientation are not applied to posteriors over eight.
+    let turned = PredictOptions::new()
+        .with_passes(8)
+        .with_orientations(Orientations::Dihedral);
+    let p = Predictor::open(&run, &device)
+        .unwrap()
+        .with_options(turned)
+        .unwrap();
+    let mut batches = p.catalog_batches(&data, Some("balanced-dev-test")).unwrap();
+    let err = batches
+        .next()
+        .unwrap()
+        .err()
+        .expect("a mismatch error")
+        .to_string();
+    assert!(
+        err.contains("--orientations dihedral") && err.contains("--no-calibration"),
+        "{err}"
+    );
 
     // Running the step again (a resumed, finished run) refits the same factors.
     let split = "balanced-dev-devel";
