@@ -25,13 +25,14 @@ fi
 
 start=$(date +%s)
 "$GAMPEN" train --data "$data" --split balanced-dev --out "$out/run" \
-    --preset small --optimizer adam --lr 1e-3 --final-lr-factor 0.02 --epochs 28 \
+    --preset small --optimizer adam --lr 1e-3 --final-lr-factor 0.02 --epochs 32 \
     --clip-grad-norm 1 --mean-loss mse --arsinh-softening noise --augment dihedral \
-    --calibrate --calibration-passes 30 --seed 0 --no-resume
+    --flux-anchor total_flux \
+    --calibrate --calibration-passes 30 --calibration-orientations dihedral --seed 0 --no-resume
 echo "training and calibration: $(($(date +%s) - start)) s"
 
 rm -f "$out/pred.csv"
 "$GAMPEN" predict --model "$out/run" --data "$data" --split balanced-dev-test \
-    --out "$out/pred.csv" --passes 100 --no-calibration --seed 0
+    --out "$out/pred.csv" --passes 100 --orientations dihedral --no-calibration --seed 0
 "$GAMPEN" evaluate --predictions "$out/pred.csv" --data "$data" --out "$out/eval" \
     --model "$out/run" --force | tee "$out/eval.txt"

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use gampen::calibration::CoverageReport;
 use gampen::device::ComputeDevice;
+use gampen::posterior::Orientations;
 use gampen::train::{
     CalibrateOptions, Experiment, MeanLoss, OptimizerFamily, OptimizerKind, TrainConfig,
 };
@@ -28,7 +29,8 @@ use crate::progress::TrainProgress;
 /// gradient clipping 1.0, batch 32, means fitted by squared error: `--mean-loss mse`; inputs
 /// `asinh(x / b)` with `b` fitted to the sky noise; exact flips and quarter turns as the
 /// augmentation: `--augment dihedral`; the flux predicted as a correction to the cutout's
-/// pixel sum: `--flux-anchor total_flux`), fits the post-hoc calibration on the devel split
+/// pixel sum: `--flux-anchor total_flux`), fits the post-hoc calibration (passes spread over
+/// the eight flips and quarter turns, `--orientations dihedral`, as in the prediction) on the devel split
 /// (`gampen train --calibrate`), predicts raw Monte-Carlo-dropout posteriors for the
 /// held-out test split, prints errors and coverage before and after the calibration, and
 /// writes plots into --out.
@@ -110,6 +112,7 @@ fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
         .with_calibrate(Some(
             CalibrateOptions::new()
                 .with_passes(args.passes)
+                .with_orientations(Orientations::Dihedral)
                 .with_seed(args.seed),
         )))
 }

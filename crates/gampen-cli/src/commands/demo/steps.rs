@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use gampen::calibration::{CalibrationScale, CoverageReport};
 use gampen::checkpoint;
 use gampen::evaluate::{EvalReport, EvaluateFlags};
+use gampen::posterior::Orientations;
 use gampen::{PredictOptions, Predictor};
 use gampen_data::SimulatorConfig;
 
@@ -43,13 +44,15 @@ pub struct Predicted {
     pub calibration: Option<(PathBuf, CalibrationScale)>,
 }
 
-/// Predicts raw posteriors (`args.passes` passes x 10 draws, no calibration) of the test
-/// split with the run's best checkpoint into `predictions.csv`.
+/// Predicts raw posteriors (`args.passes` passes x 10 draws over the eight flips and
+/// quarter turns, no calibration) of the test split with the run's best checkpoint into
+/// `predictions.csv`.
 pub fn predict(args: &Args, run_dir: &Path, data: &Path, device: &Device) -> Result<Predicted> {
     let predictions = args.out.join("predictions.csv");
     let options = PredictOptions::new()
         .with_passes(args.passes)
         .with_seed(args.seed)
+        .with_orientations(Orientations::Dihedral)
         .with_calibrate(false);
     let predictor = Predictor::open(run_dir, device)?.with_options(options)?;
     let bar = progress::bar(0, "predict");
