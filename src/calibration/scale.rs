@@ -211,7 +211,7 @@ impl CalibrationScale {
             parameters: names.to_vec(),
             scales: indices.iter().map(|&i| self.scales[i]).collect(),
             level_scales,
-            orientations: Orientations::One,
+            orientations: self.orientations,
         })
     }
 
@@ -431,5 +431,28 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_subset_keeps_its_orientations_and_old_files_read_as_one() {
+        let c = CalibrationScale {
+            parameters: vec!["a".into(), "b".into()],
+            scales: vec![0.5, 2.0],
+            level_scales: Vec::new(),
+            orientations: Orientations::Dihedral,
+        };
+        let b = c.for_parameters(&["b".into()]).unwrap();
+        assert_eq!(
+            (b.scales.as_slice(), b.orientations),
+            (&[2.0][..], Orientations::Dihedral)
+        );
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("\"orientations\":\"dihedral\""), "{json}");
+        let old: CalibrationScale =
+            serde_json::from_str(r#"{"parameters":["a"],"scales":[1.5]}"#).unwrap();
+        assert_eq!(old.orientations, Orientations::One);
+        assert!(!serde_json::to_string(&old)
+            .unwrap()
+            .contains("orientations"));
     }
 }

@@ -29,9 +29,9 @@ use crate::progress::TrainProgress;
 /// gradient clipping 1.0, batch 32, means fitted by squared error: `--mean-loss mse`; inputs
 /// `asinh(x / b)` with `b` fitted to the sky noise; exact flips and quarter turns as the
 /// augmentation: `--augment dihedral`; the flux predicted as a correction to the cutout's
-/// pixel sum: `--flux-anchor total_flux`), fits the post-hoc calibration (passes spread over
-/// the eight flips and quarter turns, `--orientations dihedral`, as in the prediction) on the devel split
-/// (`gampen train --calibrate`), predicts raw Monte-Carlo-dropout posteriors for the
+/// pixel sum: `--flux-anchor total_flux`), fits the post-hoc calibration on the devel split
+/// (`gampen train --calibrate`; passes spread over the eight flips and quarter turns, as in
+/// the prediction: `--orientations dihedral`), predicts raw Monte-Carlo-dropout posteriors for the
 /// held-out test split, prints errors and coverage before and after the calibration, and
 /// writes plots into --out.
 #[derive(clap::Args, Debug)]
