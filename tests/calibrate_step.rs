@@ -97,12 +97,10 @@ fn the_calibration_step_fits_on_devel_and_predict_applies_it() {
         .with_options(turned)
         .unwrap();
     let mut batches = p.catalog_batches(&data, Some("balanced-dev-test")).unwrap();
-    let err = batches
-        .next()
-        .unwrap()
-        .err()
-        .expect("a mismatch error")
-        .to_string();
+    let Some(Err(err)) = batches.next() else {
+        panic!("a calibration fitted on one orientation was applied to eight");
+    };
+    let err = err.to_string();
     assert!(
         err.contains("--orientations dihedral") && err.contains("--no-calibration"),
         "{err}"
