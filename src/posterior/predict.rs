@@ -189,6 +189,15 @@ fn chunk_samples(
     Ok(out)
 }
 
+/// `x` stacked `t` times along the rows (no copy for `t = 1`).
+fn repeat_rows<const D: usize>(x: &Tensor<D>, t: usize) -> Tensor<D> {
+    if t == 1 {
+        x.clone()
+    } else {
+        x.clone().repeat_dim(0, t)
+    }
+}
+
 /// The stochastic passes over one deterministic prefix.
 struct Passes<'a> {
     model: &'a Gampen,
@@ -209,25 +218,13 @@ impl Passes<'_> {
         let b = stem.dims()[0];
         let k = self.options.samples_per_pass;
         let chunk = (self.options.max_rows / b).clamp(1, passes);
-        let repeat = |x: &Tensor<4>, t: usize| {
-            if t == 1 {
-                x.clone()
-            } else {
-                x.clone().repeat_dim(0, t)
-            }
-        };
         let mut done = 0;
         while done < passes {
             let t = chunk.min(passes - done);
             // Rows are pass-major: row = pass * B + galaxy.
-            let mut outputs = to_f32(self.model.stochastic(repeat(&stem, t)));
+            let mut outputs = to_f32(self.model.stochastic(repeat_rows(&stem, t)));
             if let Some(o) = self.offsets {
-                outputs = outputs
-                    + if t == 1 {
-                        o.clone()
-                    } else {
-                        o.clone().repeat_dim(0, t)
-                    };
+                outputs = outputs + repeat_rows(o, t);
             }
             let draws = self.loss.gaussian(outputs)?.sample(k); // [t*B, k, n]
             let values = draws
