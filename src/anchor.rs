@@ -19,6 +19,7 @@ use gampen_data::{GalaxyDataset, LabelTransform, Preprocessing, Transform};
 use serde::{Deserialize, Serialize};
 
 use crate::error::GampenError;
+use crate::host::to_f64_vec;
 use crate::precision::to_f32;
 
 /// How the model turns its input cutouts into `ln(flux)` for one parameter, in that
@@ -65,16 +66,7 @@ impl FluxAnchor {
         column: &ColumnTransform,
         preprocessing: &Preprocessing,
     ) -> Result<Self, GampenError> {
-        let log_factor = match column.transform {
-            Transform::Ln => 1.0,
-            Transform::Log10 => std::f64::consts::LOG10_E,
-            other => {
-                return Err(GampenError::Config(format!(
-                    "the flux anchor needs a ln or log10 label, but {:?} is {other:?}",
-                    column.column
-                )))
-            }
-        };
+        let log_factor = Self::log_factor(&column.column, column.transform)?;
         let b = preprocessing.arsinh_softening;
         let anchor = Self {
             parameter,
@@ -87,6 +79,18 @@ impl FluxAnchor {
         };
         anchor.validate(parameter + 1)?;
         Ok(anchor)
+    }
+
+    /// `k` for a label `column` with `transform`: 1 for `ln`, `1 / ln 10` for `log10`;
+    /// any other transform is not a logarithm of a flux and is refused.
+    pub fn log_factor(column: &str, transform: Transform) -> Result<f64, GampenError> {
+        match transform {
+            Transform::Ln => Ok(1.0),
+            Transform::Log10 => Ok(std::f64::consts::LOG10_E),
+            other => Err(GampenError::Config(format!(
+                "flux anchor {column:?}: its label transform is {other:?}, not ln or log10"
+            ))),
+        }
     }
 
     /// Refuses a parameter index outside `0..num_params` and a non-positive or non-finite
@@ -190,13 +194,7 @@ impl FluxAnchor {
         let all: Vec<usize> = (0..data.len()).collect();
         for chunk in all.chunks(BATCH) {
             let images = data.batch(chunk, None, device).images;
-            let values = self
-                .values(images)
-                .into_data()
-                .convert::<f64>()
-                .try_into_vec::<f64>()
-                .map_err(|e| GampenError::Shape(format!("{e:?}")))?;
-            out.extend(values);
+            out.extend(to_f64_vec(self.values(images))?);
         }
         Ok(out)
     }
@@ -220,13 +218,7 @@ impl FluxAnchor {
 mod tests {
     use super::*;
     use gampen_data::transform::label::Scaling;
-
-    fn host(t: Tensor<2>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap()
-    }
+    use gampen_testing::to_vec as host;
 
     fn column(transform: Transform) -> ColumnTransform {
         ColumnTransform {

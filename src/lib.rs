@@ -36,6 +36,7 @@ pub mod data;
 pub mod device;
 mod error;
 pub mod evaluate;
+mod host;
 pub mod import;
 mod linalg;
 mod model;

@@ -102,6 +102,18 @@ pub struct Gampen {
     config: GampenConfig,
 }
 
+/// `outputs + offsets` (the [`Gampen::anchor_offsets`]), in the outputs' precision.
+pub(crate) fn add_offsets(outputs: Tensor<2>, offsets: Option<Tensor<2>>) -> Tensor<2> {
+    match offsets {
+        Some(o) if o.dtype() == outputs.dtype() => outputs + o,
+        Some(o) => {
+            let dtype = burn::tensor::FloatDType::from(outputs.dtype());
+            outputs + o.cast(dtype)
+        }
+        None => outputs,
+    }
+}
+
 impl GampenConfig {
     /// Builds the model after [`validate`](GampenConfig::validate)-ing the config.
     pub fn init(&self, device: &Device) -> Result<Gampen, GampenError> {
@@ -174,7 +186,7 @@ impl Gampen {
     /// - output: `[B, K]`, `K = config.num_outputs()`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let offsets = self.anchor_offsets(&images);
-        self.with_offsets(self.backbone.forward(self.transform(images)), offsets)
+        add_offsets(self.backbone.forward(self.transform(images)), offsets)
     }
 
     /// What the [`FluxAnchor`] adds to the raw outputs (`None` without
@@ -189,17 +201,6 @@ impl Gampen {
             .flux_anchor
             .as_ref()
             .map(|a| a.offsets(images.clone(), k))
-    }
-
-    /// `outputs + offsets`, in the outputs' precision.
-    fn with_offsets(&self, outputs: Tensor<2>, offsets: Option<Tensor<2>>) -> Tensor<2> {
-        match offsets {
-            Some(o) => {
-                let dtype = outputs.dtype();
-                outputs + o.cast(burn::tensor::FloatDType::from(dtype))
-            }
-            None => outputs,
-        }
     }
 
     /// [`forward`](Self::forward)'s outputs with the gradient of every column after the
@@ -219,7 +220,7 @@ impl Gampen {
         let k = self.config.num_outputs();
         let attached = head.forward(z.clone()).narrow(1, 0, means);
         let detached = head.forward(z.detach()).narrow(1, means, k - means);
-        self.with_offsets(Tensor::cat(vec![attached, detached], 1), offsets)
+        add_offsets(Tensor::cat(vec![attached, detached], 1), offsets)
     }
 
     /// The spatially transformed (cropped) images; the identity without an STN.

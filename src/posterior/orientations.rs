@@ -88,12 +88,7 @@ mod tests {
         let img = Tensor::<4>::from_data(TensorData::new(px, [1, 1, 3, 3]), &device);
         let mut seen: Vec<Vec<f32>> = Vec::new();
         for k in 0..Orientations::Dihedral.count() {
-            let mut v: Vec<f32> = Orientations::Dihedral
-                .apply(img.clone(), k)
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .unwrap();
+            let mut v = gampen_testing::to_vec(Orientations::Dihedral.apply(img.clone(), k));
             assert!(!seen.contains(&v), "orientation {k} repeats: {v:?}");
             seen.push(v.clone());
             v.sort_by(f32::total_cmp);

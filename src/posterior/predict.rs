@@ -9,8 +9,9 @@ use super::labels::LabelInverse;
 use super::orientations::Orientations;
 use super::summary::{IntervalMethod, MarginalSummary};
 use crate::error::GampenError;
+use crate::host::to_f32_vec;
 use crate::linalg::mean_cov;
-use crate::model::Gampen;
+use crate::model::{add_offsets, Gampen};
 use crate::precision::{to_f32, Precision};
 
 /// The default of [`PosteriorOptions::max_rows`] for `device`: 256 rows keep a CPU's
@@ -173,16 +174,16 @@ fn chunk_samples(
     let capacity = options.passes * options.samples_per_pass;
     let mut out = vec![vec![Vec::with_capacity(capacity); n]; b];
     let orientations = options.orientations;
+    let sampler = Passes {
+        model,
+        loss,
+        offsets: offsets.as_ref(),
+        options,
+    };
     for o in 0..orientations.count() {
         let passes = orientations.passes(o, options.passes);
         if passes > 0 {
             let stem = model.deterministic(orientations.apply(images.clone(), o));
-            let sampler = Passes {
-                model,
-                loss,
-                offsets: offsets.as_ref(),
-                options,
-            };
             sampler.run(stem, passes, &mut out)?;
         }
     }
@@ -222,16 +223,10 @@ impl Passes<'_> {
         while done < passes {
             let t = chunk.min(passes - done);
             // Rows are pass-major: row = pass * B + galaxy.
-            let mut outputs = to_f32(self.model.stochastic(repeat_rows(&stem, t)));
-            if let Some(o) = self.offsets {
-                outputs = outputs + repeat_rows(o, t);
-            }
+            let outputs = to_f32(self.model.stochastic(repeat_rows(&stem, t)));
+            let outputs = add_offsets(outputs, self.offsets.map(|o| repeat_rows(o, t)));
             let draws = self.loss.gaussian(outputs)?.sample(k); // [t*B, k, n]
-            let values = draws
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .map_err(|e| GampenError::Shape(format!("{e:?}")))?;
+            let values = to_f32_vec(draws)?;
             for (row, per_row) in values.chunks(k * out[0].len()).enumerate() {
                 let galaxy = &mut out[row % b];
                 for draw in per_row.chunks(galaxy.len()) {
@@ -287,12 +282,7 @@ mod tests {
         let mut means = Vec::new();
         for o in 0..8 {
             let x = Orientations::Dihedral.apply(images.clone(), o);
-            let m = model
-                .valid()
-                .forward(x.inner())
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap()[0] as f64;
+            let m = gampen_testing::to_vec(model.valid().forward(x.inner()))[0] as f64;
             let block = &draws[o * per_pass..(o + 1) * per_pass];
             let mean = block.iter().sum::<f64>() / per_pass as f64;
             let sd =

@@ -8,6 +8,7 @@ use gampen_data::{write_fits, Image};
 
 use super::Predictor;
 use crate::error::GampenError;
+use crate::host::to_f32_vec;
 use crate::model::Gampen;
 
 /// One galaxy through the spatial transformer.
@@ -58,9 +59,9 @@ impl Predictor {
 /// - result: `B` crops
 pub fn stn_crops(model: &Gampen, images: Tensor<4>) -> Result<Vec<StnCrop>, GampenError> {
     let [b, c, s, _] = images.dims();
-    let theta = to_vec(model.theta(images.clone()))?;
-    let cropped = to_vec(model.transform(images.clone()))?;
-    let input = to_vec(images)?;
+    let theta = to_f32_vec(model.theta(images.clone()))?;
+    let cropped = to_f32_vec(model.transform(images.clone()))?;
+    let input = to_f32_vec(images)?;
     let per = c * s * s;
     Ok((0..b)
         .map(|k| StnCrop {
@@ -69,12 +70,4 @@ pub fn stn_crops(model: &Gampen, images: Tensor<4>) -> Result<Vec<StnCrop>, Gamp
             crop: Image::new(cropped[k * per..(k + 1) * per].to_vec(), c, s, s),
         })
         .collect())
-}
-
-/// Tensor values as `f32`, row-major.
-fn to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, GampenError> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| GampenError::Shape(format!("cannot read tensor data: {e:?}")))
 }

@@ -14,6 +14,7 @@ use super::objective::Objective;
 use super::observer::TrainObserver;
 use crate::data::GalaxySet;
 use crate::error::GampenError;
+use crate::host::to_f64_vec;
 use crate::model::Gampen;
 use crate::posterior::LabelInverse;
 use crate::precision::LossScaler;
@@ -187,8 +188,8 @@ fn accumulate(
     labels: &dyn LabelInverse,
 ) -> Result<(), GampenError> {
     let [b, k] = outputs.dims();
-    let out = to_f64(outputs)?;
-    let tgt = to_f64(targets)?;
+    let out = to_f64_vec(outputs)?;
+    let tgt = to_f64_vec(targets)?;
     for g in 0..b {
         // The first n outputs are the predicted means for every loss kind.
         let pred: Vec<f64> = (0..n)
@@ -204,11 +205,4 @@ fn accumulate(
         err.add(&pred, &truth);
     }
     Ok(())
-}
-
-fn to_f64<const D: usize>(t: Tensor<D>) -> Result<Vec<f64>, GampenError> {
-    t.into_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .map_err(|e| GampenError::Shape(format!("{e:?}")))
 }

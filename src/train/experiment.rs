@@ -169,11 +169,8 @@ impl Experiment {
         }
         if let Some(name) = &self.flux_anchor {
             match self.dataset.labels.iter().find(|(n, _)| n == name) {
-                Some((_, Transform::Ln | Transform::Log10)) => {}
                 Some((_, t)) => {
-                    return Err(GampenError::Config(format!(
-                        "flux anchor {name:?}: its label transform is {t:?}, not ln or log10"
-                    )))
+                    FluxAnchor::log_factor(name, *t)?;
                 }
                 None => {
                     return Err(GampenError::Config(format!(

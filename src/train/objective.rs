@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
 use super::metrics::Evaluation;
+use crate::model::add_offsets;
 use crate::precision::{to_f32, LossScaler};
 use crate::Gampen;
 
@@ -118,11 +119,10 @@ impl Objective {
         let offsets = model.anchor_offsets(&images);
         let mut half = scaler.cast(model.clone());
         half.clear_flux_anchor();
-        let outputs = to_f32(self.outputs_f32(&half, precision.cast(images)));
-        match offsets {
-            Some(o) => outputs + o,
-            None => outputs,
-        }
+        add_offsets(
+            to_f32(self.outputs_f32(&half, precision.cast(images))),
+            offsets,
+        )
     }
 
     fn outputs_f32(self, model: &Gampen, images: Tensor<4>) -> Tensor<2> {
