@@ -50,7 +50,10 @@ fn axis<B: Backend>(
 ) -> (IntTensor<B>, FloatTensor<B>, f64) {
     let [n, ho, wo, _] = grid.shape().dims();
     let ranges = [0..n, 0..ho, 0..wo, which..which + 1].map(Slice::from);
-    let g = B::float_reshape(B::float_slice(grid.clone(), &ranges), Shape::new([n, 1, ho * wo]));
+    let g = B::float_reshape(
+        B::float_slice(grid.clone(), &ranges),
+        Shape::new([n, 1, ho * wo]),
+    );
     let (scale, offset) = if align_corners {
         ((size as f64 - 1.0) / 2.0, 0.0)
     } else {
@@ -90,7 +93,12 @@ fn corners<B: Backend>(
     let y1 = B::int_add_scalar(y0.clone(), 1.into());
     let [n, _, p] = fx.shape().dims();
     let stencil = [
-        (&x0, &y0, one_minus::<B>(fx.clone()), one_minus::<B>(fy.clone())),
+        (
+            &x0,
+            &y0,
+            one_minus::<B>(fx.clone()),
+            one_minus::<B>(fy.clone()),
+        ),
         (&x1, &y0, fx.clone(), one_minus::<B>(fy.clone())),
         (&x0, &y1, one_minus::<B>(fx.clone()), fy.clone()),
         (&x1, &y1, fx.clone(), fy.clone()),
@@ -143,7 +151,12 @@ pub(crate) fn backward<B: Backend>(
         let flat = B::float_reshape(input, Shape::new([n, c, h * w]));
         let v: Vec<FloatTensor<B>> = corners
             .iter()
-            .map(|k| B::float_mul(B::float_gather(2, flat.clone(), k.index.clone()), k.inside.clone()))
+            .map(|k| {
+                B::float_mul(
+                    B::float_gather(2, flat.clone(), k.index.clone()),
+                    k.inside.clone(),
+                )
+            })
             .collect();
         let mix = |a: &FloatTensor<B>, b: &FloatTensor<B>, f: &FloatTensor<B>| {
             B::float_mul(B::float_sub(a.clone(), b.clone()), f.clone())
@@ -159,7 +172,10 @@ pub(crate) fn backward<B: Backend>(
         );
         let reduce = |d: FloatTensor<B>, scale: f64| {
             let summed = B::float_sum_dim(B::float_mul(grad.clone(), d), 1);
-            B::float_reshape(B::float_mul_scalar(summed, scale.into()), Shape::new([n, ho, wo, 1]))
+            B::float_reshape(
+                B::float_mul_scalar(summed, scale.into()),
+                Shape::new([n, ho, wo, 1]),
+            )
         };
         B::float_cat(vec![reduce(dx, sx), reduce(dy, sy)], 3)
     });

@@ -154,7 +154,11 @@ impl<B: Backend, C: CheckpointStrategy> FloatTensorOps<Self> for Autodiff<B, C> 
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&tensor), prep.checkpoint(&grid), options.clone());
+                let state = (
+                    prep.checkpoint(&tensor),
+                    prep.checkpoint(&grid),
+                    options.clone(),
+                );
                 prep.finish(
                     state,
                     B::float_grid_sample_2d(tensor.primitive, grid.primitive, options),

@@ -146,7 +146,8 @@ fn read_indices(tensor: &FlexTensor) -> Cow<'_, [isize]> {
 /// (measured on `[16, 3, 4096]`, as a spatial transformer's backward pass gathers).
 fn as_rows(shape: &Shape, dim: usize) -> Option<Shape> {
     let n = shape.num_dims();
-    (n > 2 && dim == n - 1).then(|| Shape::from(vec![(0..dim).map(|i| shape[i]).product(), shape[dim]]))
+    (n > 2 && dim == n - 1)
+        .then(|| Shape::from(vec![(0..dim).map(|i| shape[i]).product(), shape[dim]]))
 }
 
 fn index_oob(raw: isize, dim_size: usize) -> ! {

@@ -301,6 +301,19 @@ where
         (max_val, max_idx)
     };
 
+    // gampen-rs patch: a 2-D pool whose every window lies inside the plane (no padding, no
+    // ceil mode) needs none of the per-element range arithmetic of `kernel`.
+    let interior =
+        (in_d == 1 && kernel_d == 1 && padding == [0, 0, 0] && !ceil_mode).then_some(Window {
+            kernel: [kernel_h, kernel_w],
+            stride: [stride_h, stride_w],
+            dilation: [dilation_h, dilation_w],
+            input_w: in_w,
+            out: [out_h, out_w],
+        });
+    #[cfg(not(feature = "rayon"))]
+    let _ = interior;
+
     let (output, indices) = {
         #[cfg(feature = "rayon")]
         {
@@ -320,6 +333,24 @@ where
                 let x_offset = b * channels * in_d * in_h * in_w + c * in_d * in_h * in_w;
                 let out_offset = bc * spatial_out;
 
+                if let Some(window) = interior {
+                    // SAFETY: this task alone writes the plane `out_offset..+spatial_out`.
+                    let (out, idx) = unsafe {
+                        (
+                            core::slice::from_raw_parts_mut(
+                                out_ptr.ptr_add(out_offset),
+                                spatial_out,
+                            ),
+                            core::slice::from_raw_parts_mut(
+                                idx_ptr.ptr_add(out_offset),
+                                spatial_out,
+                            ),
+                        )
+                    };
+                    let plane = &x_data[x_offset..x_offset + in_h * in_w];
+                    max_pool_plane_interior(plane, out, idx, window);
+                    return;
+                }
                 for od in 0..out_d {
                     for oh in 0..out_h {
                         for ow in 0..out_w {
@@ -376,6 +407,46 @@ where
     );
 
     (output_tensor, indices_tensor)
+}
+
+/// A 2-D pooling window whose every position lies inside the plane (gampen-rs patch).
+#[derive(Clone, Copy)]
+struct Window {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    input_w: usize,
+    out: [usize; 2],
+}
+
+/// Max pooling of one plane with every window inside it, with the same choice of index as
+/// `kernel` (the first maximum in row-major order, or the last NaN).
+fn max_pool_plane_interior<T: Copy + PartialOrd + num_traits::Float>(
+    plane: &[T],
+    out: &mut [T],
+    idx: &mut [i64],
+    w: Window,
+) {
+    let [out_h, out_w] = w.out;
+    for oh in 0..out_h {
+        for ow in 0..out_w {
+            let mut best = plane[oh * w.stride[0] * w.input_w + ow * w.stride[1]];
+            let mut best_idx = oh * w.stride[0] * w.input_w + ow * w.stride[1];
+            for kh in 0..w.kernel[0] {
+                let row = (oh * w.stride[0] + kh * w.dilation[0]) * w.input_w;
+                for kw in 0..w.kernel[1] {
+                    let i = row + ow * w.stride[1] + kw * w.dilation[1];
+                    let val = plane[i];
+                    if val > best || val.is_nan() {
+                        best = val;
+                        best_idx = i;
+                    }
+                }
+            }
+            out[oh * out_w + ow] = best;
+            idx[oh * out_w + ow] = best_idx as i64;
+        }
+    }
 }
 
 /// 3D max pooling (without returning indices) for f32.
