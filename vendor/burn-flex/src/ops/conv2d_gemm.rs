@@ -663,3 +663,42 @@ where
         tasks.iter().map(f).collect()
     }
 }
+
+/// Gradient of the loss with respect to the bias: the output gradient summed, per channel,
+/// over the batch and the pixels, read where it lies (Burn's generic one first copies it to
+/// channel-major order).
+///
+/// # Shapes
+/// output_grad `[B, C_out, OH, OW]`; returns `[C_out]`.
+pub(crate) fn conv2d_bias_backward<T: ConvElement>(output_grad: FlexTensor) -> FlexTensor {
+    let dy = output_grad.to_contiguous();
+    let shape = dy.layout().shape();
+    let (batch, channels, plane) = (shape[0], shape[1], shape[2] * shape[3]);
+    let data: &[T] = dy.storage();
+    let channel_ids: Vec<usize> = (0..channels).collect();
+    let db = map_tasks(&channel_ids, |&c| {
+        (0..batch).fold(T::ZERO, |acc, b| {
+            acc + lane_sum(&data[(b * channels + c) * plane..][..plane])
+        })
+    });
+    FlexTensor::new(
+        Bytes::from_elems(db),
+        Layout::contiguous(Shape::from(vec![channels])),
+        dy.dtype(),
+    )
+}
+
+/// Sum in eight interleaved lanes, which the compiler vectorises (a single running sum is a
+/// dependency chain it may not reorder).
+fn lane_sum<T: ConvElement>(values: &[T]) -> T {
+    let mut lanes = [T::ZERO; 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = *lane + v;
+        }
+    }
+    let head = lanes.into_iter().fold(T::ZERO, |a, b| a + b);
+    tail.iter().fold(head, |a, &b| a + b)
+}
