@@ -123,29 +123,6 @@ impl ModuleOps<Flex> for Flex {
         }
     }
 
-    fn conv2d_bias_backward(
-        _x: FloatTensor<Flex>,
-        _bias: FloatTensor<Flex>,
-        output_grad: FloatTensor<Flex>,
-    ) -> FloatTensor<Flex> {
-        match output_grad.dtype() {
-            DType::F32 => conv2d_gemm::conv2d_bias_backward::<f32>(output_grad),
-            DType::F64 => conv2d_gemm::conv2d_bias_backward::<f64>(output_grad),
-            // Half-precision gradients are summed in f32, as flex's own reductions do.
-            DType::F16 => cast_from_f32::<f16>(
-                conv2d_gemm::conv2d_bias_backward::<f32>(cast_to_f32::<f16>(
-                    output_grad,
-                    f16::to_f32,
-                )),
-                f16::from_f32,
-            ),
-            DType::BF16 => from_f32(&conv2d_gemm::conv2d_bias_backward::<f32>(to_f32(
-                &output_grad,
-            ))),
-            dtype => panic!("conv2d_bias_backward: unsupported dtype {:?}", dtype),
-        }
-    }
-
     fn conv2d_weight_backward(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
