@@ -2,13 +2,14 @@
 """PyTorch reference fixture for 2-D convolution: forward, input, weight and bias gradients.
 
 Run from the repository root: `python3 tools/fixtures_conv.py` (needs torch, numpy).
-Writes fixtures/conv2d_cases.json, read by `tests/flex_conv.rs`.
+Writes fixtures/conv2d_cases.json, read by `tests/conv2d.rs`.
 
 The cases cover the shapes on which a CPU convolution's tiling and indexing can go wrong:
 tiles of several whole images, tiles of a few rows of one image, a row wider than a tile,
 strides, dilations, padding that differs between the two sides (as Burn's "same" padding
 gives for even kernels), groups, depthwise and few-channel layers (flex's own forward
-paths), a kernel as large as the input, and a VGG-like layer.
+paths), a kernel as large as the input, a VGG-like layer, and wider 3x3 layers with odd
+output sizes and padding beyond the kernel's reach.
 
 Inputs come from the `lcg` generator of `tools/fixtures_stn_backbone.py`, rebuilt bit for bit
 by `gampen_testing::generated`. The loss is `sum(conv(x) * grad_output)`, so the gradients are
@@ -43,6 +44,11 @@ CASES = [
     ("few_channels", 2, 1, (16, 16), 8, 1, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), True),
     ("depthwise", 2, 4, (10, 10), 4, 4, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), True),
     ("vgg_like", 2, 8, (24, 24), 8, 1, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), True),
+    # 3x3 stride-1 layers of 16+ channels (VGG's): many tiles, odd output sizes, no padding,
+    # and padding beyond the kernel's reach (the input gradient then starts inside the image).
+    ("wide_3x3_many_tiles", 3, 16, (24, 22), 24, 1, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), True),
+    ("wide_3x3_odd_valid", 2, 17, (9, 8), 16, 1, (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), False),
+    ("wide_3x3_wide_padding", 1, 16, (5, 7), 18, 1, (3, 3), (1, 1), (1, 1), ((3, 2), (0, 3)), True),
 ]
 
 

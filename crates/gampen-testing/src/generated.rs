@@ -19,12 +19,7 @@ pub fn lcg(seed: u64, n: usize) -> Vec<f32> {
 
 /// The tensor a `{"seed", "scale", "shape"}` spec describes.
 pub fn generated<const D: usize>(spec: &Value, device: &Device) -> Tensor<D> {
-    let shape: Vec<usize> = spec["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|v| v.as_u64().expect("dim") as usize)
-        .collect();
+    let shape = usize_list(&spec["shape"]);
     let scale = spec["scale"].as_f64().expect("scale") as f32;
     let n = shape.iter().product();
     let values = lcg(spec["seed"].as_u64().expect("seed"), n)
@@ -34,14 +29,19 @@ pub fn generated<const D: usize>(spec: &Value, device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
+/// A JSON list of non-negative integers (a shape, a stride).
+pub fn usize_list(value: &Value) -> Vec<usize> {
+    value
+        .as_array()
+        .expect("a JSON list")
+        .iter()
+        .map(|x| x.as_u64().expect("a non-negative integer") as usize)
+        .collect()
+}
+
 /// `[a, b]` from a JSON pair.
 pub fn pair(value: &Value) -> [usize; 2] {
-    let v: Vec<usize> = value
-        .as_array()
-        .expect("pair")
-        .iter()
-        .map(|x| x.as_u64().expect("usize") as usize)
-        .collect();
+    let v = usize_list(value);
     [v[0], v[1]]
 }
 

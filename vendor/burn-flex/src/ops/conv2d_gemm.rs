@@ -22,6 +22,7 @@ use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
 use burn_std::{Bytes, Shape, f16};
 
+use crate::ops::conv::valid_out_range;
 use crate::{FlexTensor, Layout};
 
 /// Output pixels per tile: the GEMM's N in the forward and input-gradient passes and its K in
@@ -179,23 +180,6 @@ impl Tile {
     }
 }
 
-/// Output columns `lo..hi` whose input column `o * stride + offset - pad` lies in `0..size`.
-fn valid_range(
-    out: usize,
-    size: usize,
-    offset: usize,
-    pad: usize,
-    stride: usize,
-) -> (usize, usize) {
-    let lo = pad.saturating_sub(offset).div_ceil(stride).min(out);
-    let hi = if size + pad > offset {
-        ((size + pad - offset - 1) / stride + 1).min(out)
-    } else {
-        0
-    };
-    (lo, hi.max(lo))
-}
-
 /// Input row of output row `o` at kernel row `ki`, if inside the image.
 fn input_row(g: &Geometry, o: usize, ki: usize) -> Option<usize> {
     (o * g.stride[0] + ki * g.dilation[0])
@@ -212,7 +196,7 @@ fn im2col<T: ConvElement>(g: &Geometry, x: &[T], tile: &Tile, group: usize, col:
             for kj in 0..g.kw {
                 let r = (ci * g.kh + ki) * g.kw + kj;
                 let row = &mut col[r * n..(r + 1) * n];
-                let (lo, hi) = valid_range(g.ow, g.w, kj * g.dilation[1], g.pad[1], g.stride[1]);
+                let (lo, hi) = valid_out_range(kj, g.dilation[1], g.pad[1], g.stride[1], g.w, g.ow);
                 let src_col = |o: usize| o * g.stride[1] + kj * g.dilation[1] - g.pad[1];
                 for (i, b) in tile.images.clone().enumerate() {
                     let plane = (b * g.c_in + group * g.cin_g() + ci) * g.h * g.w;
@@ -252,7 +236,7 @@ fn col2im<T: ConvElement>(g: &Geometry, col: &[T], tile: &Tile, group: usize, dx
             for kj in 0..g.kw {
                 let r = (ci * g.kh + ki) * g.kw + kj;
                 let row = &col[r * n..(r + 1) * n];
-                let (lo, hi) = valid_range(g.ow, g.w, kj * g.dilation[1], g.pad[1], g.stride[1]);
+                let (lo, hi) = valid_out_range(kj, g.dilation[1], g.pad[1], g.stride[1], g.w, g.ow);
                 let dst_col = |o: usize| o * g.stride[1] + kj * g.dilation[1] - g.pad[1];
                 for i in 0..tile.images.len() {
                     let plane = (i * g.c_in + group * g.cin_g() + ci) * g.h * g.w;
@@ -361,23 +345,59 @@ fn inner_parallelism(tasks: usize) -> gemm::Parallelism {
     gemm::Parallelism::None
 }
 
-/// Runs `f` on every task, in parallel with the `rayon` feature, each worker with its own
-/// scratch buffer of `scratch` elements.
+/// Runs `f` on every task, in parallel with the `rayon` feature, each with a scratch buffer
+/// of at least `scratch` elements (of unspecified content) that it may not keep.
 fn for_each_task<I: Sync, T: ConvElement, F>(tasks: &[I], scratch: usize, f: F)
 where
-    F: Fn(&I, &mut Vec<T>) + Sync + Send,
+    F: Fn(&I, &mut [T]) + Sync + Send,
 {
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
         tasks
             .par_iter()
-            .for_each_init(|| vec![T::ZERO; scratch], |buf, task| f(task, buf));
+            .for_each(|task| with_scratch(scratch, |buf| f(task, buf)));
     }
     #[cfg(not(feature = "rayon"))]
     {
-        let mut buf = vec![T::ZERO; scratch];
-        tasks.iter().for_each(|task| f(task, &mut buf));
+        with_scratch(scratch, |buf| tasks.iter().for_each(|task| f(task, buf)));
+    }
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// Each thread's scratch, kept between calls: the column and transform buffers are a few
+    /// MiB, and a fresh allocation of that size is a fresh mapping whose every page the
+    /// kernel faults in and clears (17 % of a VGG-16 training step, measured with perf).
+    static SCRATCH: core::cell::RefCell<Vec<u64>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with `len` elements of this thread's scratch, or of a fresh buffer when the
+/// thread's is in use (a task that rayon started on this thread while another waited).
+fn with_scratch<T: ConvElement, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    let words = (len * core::mem::size_of::<T>()).div_ceil(8);
+    #[cfg(feature = "std")]
+    {
+        let mut f = Some(f);
+        let reused = SCRATCH.with(|cell| {
+            let mut buf = cell.try_borrow_mut().ok()?;
+            if buf.len() < words {
+                buf.resize(words, 0);
+            }
+            let elems: &mut [T] = bytemuck::cast_slice_mut(&mut buf[..words]);
+            Some((f.take().expect("called once"))(&mut elems[..len]))
+        });
+        if let Some(r) = reused {
+            return r;
+        }
+        f.take()
+            .map(|f| f(&mut vec![T::ZERO; len]))
+            .expect("called once")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = words;
+        f(&mut vec![T::ZERO; len])
     }
 }
 
@@ -463,7 +483,7 @@ pub(crate) fn conv2d<T: ConvElement>(
     for_each_task(
         &tiles,
         k * g.max_tile_pixels(&tiles),
-        |tile, col: &mut Vec<T>| {
+        |tile, col: &mut [T]| {
             let n = tile.pixels(&g);
             let mut staged = Vec::new();
             for group in 0..g.groups {
@@ -615,7 +635,7 @@ pub(crate) fn conv2d_x_backward<T: ConvElement>(
     for_each_task(
         &tasks,
         k * g.max_tile_pixels(&tiles),
-        |task, col: &mut Vec<T>| {
+        |task, col: &mut [T]| {
             let mut staged = Vec::new();
             for tile in task.iter() {
                 let n = tile.pixels(&g);
