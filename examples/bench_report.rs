@@ -414,6 +414,7 @@ fn run(argv: &[String]) -> Result<(), String> {
 }
 
 fn main() {
+    gampen::allocator::retain_freed_memory();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if let Err(e) = run(&argv) {
         eprintln!("bench_report: {e}\n{USAGE}");

@@ -296,6 +296,28 @@ mod tests {
         }
     }
 
+    /// A flux anchor's floats come back bit for bit: serde_json's default parser returned
+    /// this scale one ULP off, and the demo then refused its own best checkpoint ("saved with
+    /// a different config").
+    #[test]
+    fn floats_round_trip_exactly_through_the_saved_file() {
+        let mut cfg = GampenConfig::gampen_small(vec!["bt".into(), "r_e".into(), "flux".into()]);
+        cfg.flux_anchor = Some(FluxAnchor {
+            parameter: 2,
+            arsinh_softening: Some(0.04632914045601577),
+            floor: 2.9650649891850094,
+            log_factor: 1.0,
+            shift: -0.024624714403554356,
+            offset: 6.918076553465959,
+            scale: 0.13057392821501201,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        cfg.save(&path).unwrap();
+        let back = GampenConfig::load_json(&path).unwrap();
+        assert_eq!(back.flux_anchor.unwrap().scale, 0.13057392821501201);
+    }
+
     #[test]
     fn configs_from_before_the_flux_anchor_load_without_one() {
         let cfg = GampenConfig::gampen_small(vec!["bt".into()]);

@@ -28,6 +28,7 @@
 //! GaMPEN's published PyTorch models are imported with [`import`] (see `docs/import.md`).
 #![warn(missing_docs)]
 
+pub mod allocator;
 mod anchor;
 pub mod calibration;
 pub mod checkpoint;

@@ -4,8 +4,9 @@
 //! builds a `rand` sampler and draws from ChaCha for every element, on one thread: profiled,
 //! that was 17 % of a Monte-Carlo-dropout posterior on flex (more than every convolution but
 //! the matrix products). Here the mask comes from a counter-based generator instead
-//! (SplitMix64, [`crate::splitmix`], over the element's index), filled by rayon in chunks, and holds
-//! the inverted-dropout scale `1 / keep` directly, so applying it is one multiplication.
+//! (SplitMix64, [`crate::splitmix`], over the index of the element's pair), filled by rayon in
+//! chunks, and holds the inverted-dropout scale `1 / keep` directly, so applying it is one
+//! multiplication.
 //!
 //! The seed is drawn from the device's own generator, so `Device::seed` still makes runs
 //! reproducible, and the mask of an element depends only on the seed and its index, not on the
@@ -52,15 +53,23 @@ fn seed_from(device: &Device) -> u64 {
 
 /// Fills `out` with `scale` where the element is kept (probability `keep`) and 0 elsewhere.
 fn fill(out: &mut [f32], keep: f64, scale: f32, seed: u64) {
-    // Kept when the top 32 bits fall below keep * 2^32 (exact to 2^-32 in probability).
+    // Kept when a 32-bit draw falls below keep * 2^32 (exact to 2^-32 in probability). One
+    // SplitMix64 output gives the draws of two neighbours (its high and low halves): the
+    // generator is most of the mask's cost, and this halves it.
     let threshold = (keep * 4_294_967_296.0) as u64;
+    const _: () = assert!(
+        CHUNK % 2 == 0,
+        "a pair of draws must not straddle two chunks"
+    );
     out.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(chunk, values)| {
-            let start = (chunk * CHUNK) as u64;
-            for (i, v) in values.iter_mut().enumerate() {
-                let bits = mix_seed(seed, start + i as u64);
-                *v = if (bits >> 32) < threshold { scale } else { 0.0 };
+            let start = (chunk * CHUNK / 2) as u64;
+            for (j, pair) in values.chunks_mut(2).enumerate() {
+                let bits = mix_seed(seed, start + j as u64);
+                for (v, draw) in pair.iter_mut().zip([bits >> 32, bits & 0xFFFF_FFFF]) {
+                    *v = if draw < threshold { scale } else { 0.0 };
+                }
             }
         });
 }
@@ -137,8 +146,10 @@ mod tests {
         assert!((both - 0.25).abs() < 0.01, "joint keep rate {both}");
     }
 
-    /// The masks drawn before the mixing function moved to `splitmix`: the old inline formula,
-    /// restated here, so that a change there cannot silently change every posterior.
+    /// The masks as specified, with SplitMix64 restated inline, so that a change to
+    /// `splitmix` or to the draw layout cannot silently change every posterior. (Deliberately
+    /// changed on 2026-12-06: each output now serves two neighbouring elements, high half
+    /// first; before, one output per element, high half only.)
     #[test]
     fn masks_keep_their_values() {
         fn old_mix(mut z: u64) -> u64 {
@@ -151,9 +162,14 @@ mod tests {
         let mut out = vec![0.0f32; CHUNK + 33];
         fill(&mut out, keep, 2.5, seed);
         for (i, v) in out.iter().enumerate() {
-            let bits =
-                old_mix(seed.wrapping_add((i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-            let expected = if (bits >> 32) < threshold { 2.5 } else { 0.0 };
+            let pair = (i / 2) as u64;
+            let bits = old_mix(seed.wrapping_add((pair + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+            let draw = if i % 2 == 0 {
+                bits >> 32
+            } else {
+                bits & 0xFFFF_FFFF
+            };
+            let expected = if draw < threshold { 2.5 } else { 0.0 };
             assert_eq!(*v, expected, "element {i}");
         }
         assert_eq!(finalize(12345), old_mix(12345));

@@ -46,6 +46,8 @@ enum Command {
 }
 
 fn main() {
+    // Tensor outputs are reallocated every op; reusing freed memory halves a training step.
+    gampen::allocator::retain_freed_memory();
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()
