@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, default_value = "demo-out")]
     pub out: PathBuf,
     /// Galaxies to simulate (balanced-dev split: about 70 % train, 15 % devel, 15 % test).
-    #[arg(long, default_value_t = 1600, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 3200, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub count: usize,
     /// Training epochs.
     #[arg(long, default_value_t = 12, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
