@@ -58,7 +58,7 @@ fn fill(out: &mut [f32], keep: f64, scale: f32, seed: u64) {
     // generator is most of the mask's cost, and this halves it.
     let threshold = (keep * 4_294_967_296.0) as u64;
     const _: () = assert!(
-        CHUNK % 2 == 0,
+        CHUNK.is_multiple_of(2),
         "a pair of draws must not straddle two chunks"
     );
     out.par_chunks_mut(CHUNK)
