@@ -310,6 +310,18 @@ unsafe fn gemm<T: ConvElement>(
     parallelism: gemm::Parallelism,
 ) {
     let alpha = if accumulate { T::ONE } else { T::ZERO };
+    if !accumulate {
+        // The destination may be reused scratch holding anything, Inf and NaN included (an
+        // overflowed f16 step under dynamic loss scaling leaves Inf). gemm is told not to read
+        // it, but a value that reached the result as `0 * Inf` would be NaN, and such a NaN
+        // froze f16 training in `tests/train_posterior.rs` once the scratch was reused; so
+        // the rows are cleared first.
+        for i in 0..m {
+            // SAFETY: row `i` of `dst` (`n` elements at `i * dst_rs`) is in bounds and
+            // exclusive by the caller's contract.
+            unsafe { core::slice::from_raw_parts_mut(dst.add(i * dst_rs), n) }.fill(T::ZERO);
+        }
+    }
     unsafe {
         gemm::gemm(
             m,
@@ -366,9 +378,10 @@ where
 
 #[cfg(feature = "std")]
 std::thread_local! {
-    /// Each thread's scratch, kept between calls: the column and transform buffers are a few
-    /// MiB, and a fresh allocation of that size is a fresh mapping whose every page the
-    /// kernel faults in and clears (17 % of a VGG-16 training step, measured with perf).
+    /// Each thread's scratch, kept between calls (it grows to the largest column buffer
+    /// asked of it, a few MiB for a VGG, and stays). glibc serves an allocation of that size
+    /// with a fresh mapping whose every page the kernel faults in and clears; page clearing
+    /// was 18 % of a VGG-16 training step under `perf`, from this and other allocations.
     static SCRATCH: core::cell::RefCell<Vec<u64>> = const { core::cell::RefCell::new(Vec::new()) };
 }
 

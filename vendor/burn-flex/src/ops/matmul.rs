@@ -99,7 +99,8 @@ pub fn matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
     match lhs.dtype() {
         DType::F32 => matmul_gemm::<f32>(lhs, rhs),
         DType::F64 => matmul_gemm::<f64>(lhs, rhs),
-        DType::F16 => matmul_gemm::<f16>(lhs, rhs),
+        // gampen-rs patch: f16 in f32, as bf16 (see `f16_via_f32` in module.rs).
+        DType::F16 => matmul_f16(lhs, rhs),
         DType::BF16 => matmul_bf16(lhs, rhs),
         _ => panic!("matmul: unsupported dtype {:?}", lhs.dtype()),
     }
@@ -488,6 +489,13 @@ fn matmul_bf16(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
         result_f32.layout().clone(),
         DType::BF16,
     )
+}
+
+/// f16 matmul through f32 (gampen-rs patch).
+fn matmul_f16(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
+    use crate::ops::conv_common::{convert_f16_to_f32, convert_f32_to_f16};
+    let result = matmul_gemm::<f32>(convert_f16_to_f32(&lhs), convert_f16_to_f32(&rhs));
+    convert_f32_to_f16(&result)
 }
 
 // ============================================================================

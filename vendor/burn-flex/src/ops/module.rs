@@ -3,6 +3,10 @@
 //! These operations power neural network modules like convolutions and pooling.
 
 use crate::ops::conv_common::{convert_bf16_to_f32 as to_f32, convert_f32_to_bf16 as from_f32};
+// gampen-rs patch, `f16_via_f32`: f16 convolutions run in f32. gemm's f16 kernels with its
+// `x86-v4` feature (AVX-512) left a mixed-precision training run unable to learn
+// (`tests/train_posterior.rs`), and f32 accumulation is the more precise choice anyway.
+use crate::ops::conv_common::{convert_f16_to_f32 as f16_to_f32, convert_f32_to_f16 as f32_to_f16};
 use crate::ops::{conv, conv_transpose, conv2d_gemm, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
@@ -66,6 +70,12 @@ impl ModuleOps<Flex> for Flex {
         bias: Option<FloatTensor<Flex>>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
+        // gampen-rs patch: f16 runs in f32 (see `f16_via_f32`).
+        if x.dtype() == DType::F16 {
+            let (x, weight) = (f16_to_f32(&x), f16_to_f32(&weight));
+            let bias = bias.map(|b| f16_to_f32(&b));
+            return f32_to_f16(&Self::conv2d(x, weight, bias, options));
+        }
         // gampen-rs patch: the GEMM path of `conv2d_gemm` unless flex has a fast path.
         if !conv::has_fast_path_2d(&x, &weight, &options) {
             return match x.dtype() {
@@ -99,6 +109,14 @@ impl ModuleOps<Flex> for Flex {
         output_grad: FloatTensor<Flex>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
+        if weight.dtype() == DType::F16 {
+            let (x, weight, dy) = (
+                f16_to_f32(&x),
+                f16_to_f32(&weight),
+                f16_to_f32(&output_grad),
+            );
+            return f32_to_f16(&Self::conv2d_x_backward(x, weight, dy, options));
+        }
         let x_shape = x.layout().shape().clone();
         match weight.dtype() {
             DType::F32 => {
@@ -129,6 +147,14 @@ impl ModuleOps<Flex> for Flex {
         output_grad: FloatTensor<Flex>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
+        if x.dtype() == DType::F16 {
+            let (x, weight, dy) = (
+                f16_to_f32(&x),
+                f16_to_f32(&weight),
+                f16_to_f32(&output_grad),
+            );
+            return f32_to_f16(&Self::conv2d_weight_backward(x, weight, dy, options));
+        }
         let w_shape = weight.layout().shape().clone();
         match x.dtype() {
             DType::F32 => {
