@@ -15,7 +15,7 @@
 //! these settings measured fastest (0.91-0.94 s).
 
 /// Tells glibc's `malloc` to keep freed memory for reuse: no `mmap` below 1 GiB, no heap
-/// trimming below 4 GiB. Call it once, early in `main`, before other threads start. A
+/// trimming below 2 GiB. Call it once, early in `main`, before other threads start. A
 /// process then keeps the peak of its heap until it exits, which for training and
 /// prediction is about the size it needs anyway.
 ///
