@@ -703,7 +703,9 @@ fn killed_training_leaves_only_complete_checkpoints() {
         // A fresh run each round, so that the delay means the same point of a whole run.
         last_run = root.join(format!("kill-train-{round}"));
         let args = train_args(leak(last_run.clone()));
-        let killed = run_and_kill(&args, full.mul_f64(0.1 + 0.6 * rng.next_fraction()), None);
+        // At 5-35 % of the reference run: the reference may have run while other tests
+        // loaded the machine, and a later, unloaded run can take half its time or less.
+        let killed = run_and_kill(&args, full.mul_f64(0.05 + 0.3 * rng.next_fraction()), None);
         kills += killed as usize;
         assert_checkpoints_complete(&last_run, &format!("round {round}"));
         assert_same(&inputs, data, "killed train", false);
