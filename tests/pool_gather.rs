@@ -136,6 +136,8 @@ fn check_gather_scatter(device: &Device) {
 gampen_testing::backend_tests! {
     fn max_pool_matches_reference_loops(device) {
         check_pool(device, [2, 3, 8, 10], [[2, 2], [2, 2], [1, 1]], None);
+        // flex's 2x2 stride-2 path on odd sizes: the last row and column fall outside.
+        check_pool(device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], None);
         check_pool(device, [1, 2, 9, 7], [[3, 3], [2, 2], [1, 1]], None);
         check_pool(device, [2, 1, 11, 12], [[2, 3], [1, 2], [2, 1]], None);
     }
@@ -150,5 +152,8 @@ gampen_testing::backend_tests! {
 fn flex_max_pool_propagates_nan_like_torch() {
     let device = Device::flex();
     check_pool(&device, [2, 3, 8, 10], [[2, 2], [2, 2], [1, 1]], Some(5));
+    // A NaN first in its window, and one in a window's lower row (the 2x2 path's selects).
+    check_pool(&device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], Some(0));
+    check_pool(&device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], Some(11));
     check_pool(&device, [1, 2, 9, 7], [[3, 3], [2, 2], [1, 1]], Some(20));
 }

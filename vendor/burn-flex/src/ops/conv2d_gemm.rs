@@ -585,7 +585,7 @@ pub(crate) fn conv2d_weight_backward<T: ConvElement>(
     };
     let par = inner_parallelism(slices.len());
     let partials: Vec<Vec<T>> = map_tasks(&slices, |slice| {
-        let mut dw = vec![T::ZERO; len];
+        let mut dwt = vec![T::ZERO; len];
         let mut col = vec![T::ZERO; k * g.max_tile_pixels(slice)];
         let mut staged = Vec::new();
         for tile in slice.iter() {
@@ -600,19 +600,38 @@ pub(crate) fn conv2d_weight_backward<T: ConvElement>(
                     gather(&g, dys, (g.c_out, c0, cout_g), tile, &mut staged);
                     Mat::row_major(&staged, n)
                 };
-                let rhs = Mat::row_major(&col[..k * n], n).transposed();
-                let dst = dw[c0 * k..].as_mut_ptr();
-                // SAFETY: `dw` holds this group's `cout_g x k` block; the views stay inside
-                // `dy` and `col`.
-                unsafe { gemm([cout_g, k, n], dst, k, true, lhs, rhs, par) };
+                // The transpose `dW^T += col(X) . dY^T`: gemm packs the operand whose rows
+                // the result runs along, and this way that is `dY` (`cout_g x n`) rather than
+                // the column buffer (`k x n`, 4.5x larger for a 3x3 layer doubling channels).
+                let cols = Mat::row_major(&col[..k * n], n);
+                let dst = dwt[c0..].as_mut_ptr();
+                // SAFETY: `dwt` holds `k x c_out`; this group's columns `c0..c0 + cout_g` of
+                // it; the views stay inside `dy` and `col`.
+                unsafe {
+                    gemm(
+                        [k, cout_g, n],
+                        dst,
+                        g.c_out,
+                        true,
+                        cols,
+                        lhs.transposed(),
+                        par,
+                    )
+                };
             }
         }
-        dw
+        dwt
     });
-    let mut dw = vec![T::ZERO; len];
+    let mut dwt = vec![T::ZERO; len];
     for partial in partials {
-        for (d, p) in dw.iter_mut().zip(partial) {
+        for (d, p) in dwt.iter_mut().zip(partial) {
             *d = *d + p;
+        }
+    }
+    let mut dw = vec![T::ZERO; len];
+    for (kk, row) in dwt.chunks_exact(g.c_out.max(1)).enumerate() {
+        for (o, &v) in row.iter().enumerate() {
+            dw[o * k + kk] = v;
         }
     }
     let shape = [w_shape[0], w_shape[1], w_shape[2], w_shape[3]];
