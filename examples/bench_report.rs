@@ -199,19 +199,22 @@ fn run_case(case: &Case, device: &Device, timing: &Timing) -> Result<f64, String
         // The trainer's mixed-precision step: a scaled cast of the f32 weights runs the
         // network, and an f16 step whose gradients overflowed is skipped.
         let mut scaler = LossScaler::new(p);
+        // As the trainer does: the step runs on a thread of the CPU backends' pool.
         return Ok(timing.time(|| {
-            let m = model.take().expect("model is put back every step");
-            let out = to_f32(scaler.cast(m.clone()).forward(x.clone()));
-            let loss = loss_fn.forward(out, y.clone()).expect("loss");
-            std::hint::black_box(loss.clone().into_scalar::<f32>());
-            let scaled = loss.mul_scalar(scaler.scale());
-            let grads = GradientsParams::from_grads(scaled.backward(), &m);
-            model = Some(if scaler.update(&grads, &m) {
-                optim.step(0.005, m, grads)
-            } else {
-                m
-            });
-            ad.sync().expect("sync");
+            gampen::workers::on_cpu_pool(|| {
+                let m = model.take().expect("model is put back every step");
+                let out = to_f32(scaler.cast(m.clone()).forward(x.clone()));
+                let loss = loss_fn.forward(out, y.clone()).expect("loss");
+                std::hint::black_box(loss.clone().into_scalar::<f32>());
+                let scaled = loss.mul_scalar(scaler.scale());
+                let grads = GradientsParams::from_grads(scaled.backward(), &m);
+                model = Some(if scaler.update(&grads, &m) {
+                    optim.step(0.005, m, grads)
+                } else {
+                    m
+                });
+                ad.sync().expect("sync");
+            })
         }));
     }
     if let Some(model) = case.workload.strip_prefix("posterior_") {

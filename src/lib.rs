@@ -47,6 +47,7 @@ pub mod predictor;
 pub mod stability;
 pub mod train;
 pub mod tune;
+pub mod workers;
 
 pub use anchor::FluxAnchor;
 pub use config::{BackboneSpec, GampenConfig, Preset, StnChoice};

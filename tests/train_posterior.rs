@@ -216,13 +216,16 @@ fn mixed_precision_training_learns() {
     let all = InMemorySet::new(images, labels, 1, S, 2).unwrap();
     let train_set = all.subset(&(0..240).collect::<Vec<_>>());
     let devel_set = all.subset(&(240..300).collect::<Vec<_>>());
+    // GaMPEN's SGD from its first step sends this tiny run either way: a change of rounding
+    // elsewhere (a fused batch norm) left the f32 run unable to learn at all, so the rate
+    // ramps up over the first 16 of the 48 steps.
     let config = TrainConfig::new()
         .with_epochs(6)
+        .with_lr_warmup_steps(16)
         .with_precision(Precision::F16);
     let (model, report, run) = train_small(&train_set, &devel_set, config, &device);
-    // Six epochs on 240 galaxies leave the devel loss erratic in f32 too (it peaks near 85
-    // in one epoch), so the check is the training loss, which f32, bf16 and f16 all bring
-    // from about 0.88 to 0.5 or below with these seeds.
+    // Six epochs on 240 galaxies leave the devel loss erratic in f32 too, so the check is the
+    // training loss, which f32 and f16 both bring down by more than 30 % with these seeds.
     let (first, last) = (&report.history[0], &report.history[5]);
     assert!(
         last.train_loss < 0.7 * first.train_loss,

@@ -24,6 +24,22 @@ pub struct TrainConfig {
     /// `lr_min = lr * final_lr_factor`. `None` keeps `lr` constant (GaMPEN).
     #[config(default = "None")]
     pub final_lr_factor: Option<f64>,
+    /// Optimiser steps over which the learning rate ramps linearly up to its schedule at the
+    /// start of training (0: none, GaMPEN). Step `s` (0-based, counted over the whole run)
+    /// trains at `(s + 1) / lr_warmup_steps` of the scheduled rate. Adam's first steps take
+    /// full-size updates from second-moment estimates made of a handful of batches; on the
+    /// small preset such a start sometimes switched off every unit for good (the network then
+    /// predicts the mean for the rest of the run).
+    #[config(default = 0)]
+    pub lr_warmup_steps: usize,
+    /// The spatial transformer's learning rate as a fraction of the rest's (1: the same,
+    /// GaMPEN). Adam moves every weight by about the learning rate whatever its gradient, so
+    /// the localisation net's last layer, whose hundreds of weights all feed the one scale,
+    /// can move the crop by a large step at once; on the small preset a crop that left the
+    /// galaxy gave the backbone an empty image and no gradient back, for the rest of the run
+    /// (docs/accuracy.md). Jaderberg et al. (2015) trained their localisation nets slower too.
+    #[config(default = 1.0)]
+    pub stn_lr_factor: f64,
     /// Optimiser.
     #[config(default = "OptimizerKind::gampen_sgd()")]
     pub optimizer: OptimizerKind,
@@ -99,6 +115,12 @@ impl TrainConfig {
                 return bad(format!("`final_lr_factor` = {f} must be finite and >= 0"));
             }
         }
+        if !(self.stn_lr_factor.is_finite() && self.stn_lr_factor >= 0.0) {
+            return bad(format!(
+                "`stn_lr_factor` = {} must be finite and >= 0",
+                self.stn_lr_factor
+            ));
+        }
         if let Some(c) = self.clip_grad_norm {
             if !(c.is_finite() && c > 0.0) {
                 return bad(format!(
@@ -128,6 +150,18 @@ impl TrainConfig {
         let min = self.lr * factor;
         min + (self.lr - min) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
     }
+
+    /// The learning rate of batch `batch` (0-based) of `epoch` (1-based) when an epoch has
+    /// `batches` batches: [`lr_at`](Self::lr_at) times the warm-up ramp
+    /// ([`lr_warmup_steps`](Self::lr_warmup_steps)).
+    pub fn lr_at_step(&self, epoch: usize, batch: usize, batches: usize) -> f64 {
+        let step = epoch.saturating_sub(1) * batches + batch;
+        let ramp = match self.lr_warmup_steps {
+            0 => 1.0,
+            w => ((step + 1) as f64 / w as f64).min(1.0),
+        };
+        self.lr_at(epoch) * ramp
+    }
 }
 
 #[cfg(test)]
@@ -145,6 +179,22 @@ mod tests {
         let expected = [0.01, 0.008682, 0.0055, 0.002318];
         for (got, want) in lrs.iter().zip(expected) {
             assert!((got - want).abs() < 1e-6, "{lrs:?}");
+        }
+    }
+
+    #[test]
+    fn warm_up_ramps_the_schedule_over_the_first_steps() {
+        let cfg = TrainConfig::new().with_lr(0.01).with_epochs(2);
+        assert_eq!(cfg.lr_at_step(1, 0, 5), 0.01);
+        let warm = cfg.with_lr_warmup_steps(8);
+        // Steps 0..4 of epoch 1, then 5..9 (epoch 2 starts at step 5).
+        let lrs: Vec<f64> = (1..=2)
+            .flat_map(|e| (0..5).map(move |b| (e, b)))
+            .map(|(e, b)| warm.lr_at_step(e, b, 5))
+            .collect();
+        let expected = [1, 2, 3, 4, 5, 6, 7, 8, 8, 8].map(|k| 0.01 * k as f64 / 8.0);
+        for (got, want) in lrs.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{lrs:?}");
         }
     }
 
@@ -167,6 +217,8 @@ mod tests {
                 "final_lr_factor",
             ),
             (ok.clone().with_clip_grad_norm(Some(-1.0)), "clip_grad_norm"),
+            (ok.clone().with_stn_lr_factor(f64::NAN), "stn_lr_factor"),
+            (ok.clone().with_stn_lr_factor(-0.1), "stn_lr_factor"),
             (ok.clone().with_patience(Some(0)), "patience"),
             (ok.clone().with_warmup_epochs(40), "warmup_epochs"),
             (ok.clone().with_optimizer(sgd(f64::NAN, 0.0)), "momentum"),

@@ -236,6 +236,8 @@ fn flag_cases(f: &Fixture) -> Vec<Case> {
         ("--cutout-size", &["0", "-40"]),
         ("--channels", &["0"]),
         ("--warmup-epochs", &["-1", "x"]),
+        ("--lr-warmup-steps", &["-1", "2.5", "x"]),
+        ("--stn-lr-factor", &["-1", "nan", "inf"]),
     ] {
         cases.extend(values.iter().map(|v| train(flag, v)));
     }
@@ -280,6 +282,7 @@ fn flag_cases(f: &Fixture) -> Vec<Case> {
         ("demo", "--passes", "0"),
         ("demo", "--final-lr-factor", "-1"),
         ("demo", "--warmup-epochs", "x"),
+        ("demo", "--lr-warmup-steps", "-1"),
         ("import", "--cutout-size", "0"),
         ("import", "--dropout", "nan"),
     ] {

@@ -46,6 +46,13 @@ pub struct TrainFlags {
     /// [default: constant].
     #[cfg_attr(feature = "clap", arg(long, value_parser = gampen_data::flags::finite_non_negative_f64, allow_negative_numbers = true))]
     pub final_lr_factor: Option<f64>,
+    /// Ramp the learning rate linearly up from zero over this many optimiser steps at the
+    /// start of training [default: none].
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0, value_parser = gampen_data::flags::count_usize, allow_negative_numbers = true))]
+    pub lr_warmup_steps: usize,
+    /// The spatial transformer's learning rate as a fraction of --lr [default: 1, GaMPEN's].
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 1.0, value_parser = gampen_data::flags::finite_non_negative_f64, allow_negative_numbers = true))]
+    pub stn_lr_factor: f64,
     /// Optimiser.
     #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = OptimizerFamily::default()))]
     pub optimizer: OptimizerFamily,
@@ -105,6 +112,8 @@ impl TrainFlags {
             .with_batch_size(self.batch_size)
             .with_lr(self.lr.unwrap_or(self.optimizer.default_lr()))
             .with_final_lr_factor(self.final_lr_factor)
+            .with_lr_warmup_steps(self.lr_warmup_steps)
+            .with_stn_lr_factor(self.stn_lr_factor)
             .with_optimizer(optimizer)
             .with_clip_grad_norm(self.clip_grad_norm)
             .with_warmup_epochs(self.warmup_epochs)

@@ -49,6 +49,14 @@ pub struct Args {
     /// --warmup-epochs`).
     #[arg(long, default_value_t = 0, value_parser = gampen_data::flags::count_usize, allow_negative_numbers = true)]
     pub warmup_epochs: usize,
+    /// Optimiser steps over which the learning rate ramps up at the start (see `gampen train
+    /// --lr-warmup-steps`).
+    #[arg(long, default_value_t = 100, value_parser = gampen_data::flags::count_usize, allow_negative_numbers = true)]
+    pub lr_warmup_steps: usize,
+    /// The spatial transformer's learning rate as a fraction of the rest's (see `gampen train
+    /// --stn-lr-factor`).
+    #[arg(long, default_value_t = 0.1, value_parser = gampen_data::flags::finite_non_negative_f64, allow_negative_numbers = true)]
+    pub stn_lr_factor: f64,
     /// How the means are fitted (see `gampen train --mean-loss`).
     #[arg(long, value_enum, default_value_t = MeanLoss::SquaredError)]
     pub mean_loss: MeanLoss,
@@ -96,6 +104,8 @@ fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
         .with_epochs(args.epochs)
         .with_lr(OptimizerFamily::Adam.default_lr())
         .with_final_lr_factor(Some(args.final_lr_factor))
+        .with_lr_warmup_steps(args.lr_warmup_steps)
+        .with_stn_lr_factor(args.stn_lr_factor)
         .with_optimizer(OptimizerKind::adam())
         .with_clip_grad_norm(Some(1.0))
         .with_warmup_epochs(args.warmup_epochs)
