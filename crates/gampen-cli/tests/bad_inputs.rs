@@ -283,6 +283,8 @@ fn flag_cases(f: &Fixture) -> Vec<Case> {
         ("demo", "--final-lr-factor", "-1"),
         ("demo", "--warmup-epochs", "x"),
         ("demo", "--lr-warmup-steps", "-1"),
+        ("demo", "--batch-size", "0"),
+        ("demo", "--stn-lr-factor", "nan"),
         ("import", "--cutout-size", "0"),
         ("import", "--dropout", "nan"),
     ] {

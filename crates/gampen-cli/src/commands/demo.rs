@@ -25,8 +25,9 @@ use crate::progress::TrainProgress;
 /// Options of `gampen demo`.
 ///
 /// Simulates 64x64 galaxies (default simulator), trains the small preset on bt, r_e and
-/// total_flux (logit/ln/ln, standard scaling; Adam, lr 1e-3 decayed along a cosine to 5e-5,
-/// gradient clipping 1.0, batch 32, means fitted by squared error: `--mean-loss mse`; inputs
+/// total_flux (logit/ln/ln, standard scaling; Adam, lr 1e-3 ramped up over the first 100
+/// steps and decayed along a cosine to 5e-5, the spatial transformer at a tenth of that rate,
+/// gradient clipping 1.0, batch 16, means fitted by squared error: `--mean-loss mse`; inputs
 /// `asinh(x / b)` with `b` fitted to the sky noise; exact flips and quarter turns as the
 /// augmentation: `--augment dihedral`; the flux predicted as a correction to the cutout's
 /// pixel sum: `--flux-anchor total_flux`), fits the post-hoc calibration on the devel split
@@ -45,6 +46,9 @@ pub struct Args {
     /// Training epochs.
     #[arg(long, default_value_t = 12, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub epochs: usize,
+    /// Galaxies per optimiser step.
+    #[arg(long, default_value_t = 16, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
+    pub batch_size: usize,
     /// Epochs that fit only the means before the covariance likelihood (see `gampen train
     /// --warmup-epochs`).
     #[arg(long, default_value_t = 0, value_parser = gampen_data::flags::count_usize, allow_negative_numbers = true)]
@@ -102,6 +106,7 @@ fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
     let labels = ["bt", "r_e", "total_flux"].map(String::from).to_vec();
     let train = TrainConfig::new()
         .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
         .with_lr(OptimizerFamily::Adam.default_lr())
         .with_final_lr_factor(Some(args.final_lr_factor))
         .with_lr_warmup_steps(args.lr_warmup_steps)
