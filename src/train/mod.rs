@@ -12,6 +12,7 @@ mod observer;
 mod optimizer;
 mod resume;
 mod run_dir;
+mod step;
 mod trainer;
 
 pub use calibrate::{

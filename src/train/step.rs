@@ -1,0 +1,146 @@
+//! One optimiser step on one batch: forward, loss, backward, and the update, with the
+//! spatial transformer's parameters stepped at their own rate.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+use gampen_loss::GaussianLoss;
+
+use super::objective::Objective;
+use crate::error::GampenError;
+use crate::model::Gampen;
+use crate::precision::LossScaler;
+
+/// One optimiser step, with what it needs besides the model, the optimiser and the batch.
+pub(crate) struct Step<'a> {
+    /// What the step minimises.
+    pub objective: &'a Objective,
+    /// The model's likelihood.
+    pub loss_fn: &'a GaussianLoss,
+    /// The learning rate of this step.
+    pub lr: f64,
+    /// The spatial transformer's rate as a fraction of `lr`.
+    pub stn_lr_factor: f64,
+}
+
+impl Step<'_> {
+    /// Steps `model` on one batch; returns it with the batch's loss and the network outputs.
+    /// A non-finite loss leaves the model as it was (the caller stops the epoch).
+    pub(crate) fn run(
+        &self,
+        model: Gampen,
+        optim: &mut ModuleOptimizer,
+        scaler: &mut LossScaler,
+        images: Tensor<4>,
+        targets: Tensor<2>,
+    ) -> Result<(Gampen, f64, Tensor<2>), GampenError> {
+        let outputs = self.objective.outputs(&model, images, scaler);
+        let loss = self
+            .objective
+            .loss(self.loss_fn, outputs.clone(), targets)?;
+        let value = loss.clone().into_scalar::<f32>() as f64;
+        if !value.is_finite() {
+            return Ok((model, value, outputs));
+        }
+        // Mixed precision: the cast back divides each weight's gradient by the same scale;
+        // a step whose f16 gradients overflowed is skipped.
+        let scaled = loss.mul_scalar(scaler.scale());
+        let mut grads = GradientsParams::from_grads(scaled.backward(), &model);
+        if !scaler.update(&grads, &model) {
+            return Ok((model, value, outputs));
+        }
+        let stn_grads = match &model.stn {
+            Some(stn) if self.stn_lr_factor != 1.0 => Some(take_grads(&mut grads, stn)),
+            _ => None,
+        };
+        let mut model = optim.step(self.lr, model, grads);
+        if let Some(stn_grads) = stn_grads {
+            model = optim.step(self.lr * self.stn_lr_factor, model, stn_grads);
+        }
+        Ok((model, value, outputs))
+    }
+}
+
+/// Moves the gradients of `module`'s parameters out of `grads` into their own set.
+fn take_grads<M: Module>(grads: &mut GradientsParams, module: &M) -> GradientsParams {
+    struct Take<'a> {
+        from: &'a mut GradientsParams,
+        to: GradientsParams,
+    }
+    impl ModuleVisitor for Take<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.from.remove::<D>(param.id) {
+                self.to.register::<D>(param.id, g);
+            }
+        }
+    }
+    let mut take = Take {
+        from: grads,
+        to: GradientsParams::new(),
+    };
+    module.visit(&mut take);
+    take.to
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GampenConfig;
+    use crate::train::{MeanLoss, OptimizerKind};
+    use burn::tensor::{Device, Distribution};
+
+    /// The sum of every float parameter of `module`.
+    fn weight_sum<M: Module>(module: &M) -> f64 {
+        struct Sum(f64);
+        impl ModuleVisitor for Sum {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                self.0 += param.val().sum().into_scalar::<f32>() as f64;
+            }
+        }
+        let mut sum = Sum(0.0);
+        module.visit(&mut sum);
+        sum.0
+    }
+
+    /// One Adam step with the transformer's rate at `factor`: how far the transformer's and
+    /// the backbone's weights moved (their sums).
+    fn moved(factor: f64) -> (f64, f64) {
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let model = GampenConfig::gampen_small(vec!["a".into(), "b".into()])
+            .init(&device)
+            .unwrap();
+        let before = (
+            weight_sum(model.stn.as_ref().unwrap()),
+            weight_sum(&model.backbone),
+        );
+        let images = Tensor::<4>::random([2, 1, 64, 64], Distribution::Default, &device);
+        let targets = Tensor::<2>::random([2, 2], Distribution::Default, &device);
+        let step = Step {
+            objective: &Objective::Train(MeanLoss::Likelihood),
+            loss_fn: &model.loss(),
+            lr: 1e-2,
+            stn_lr_factor: factor,
+        };
+        let mut optim = OptimizerKind::adam().init(None);
+        let mut scaler = LossScaler::new(crate::Precision::F32);
+        let (model, ..) = step
+            .run(model, &mut optim, &mut scaler, images, targets)
+            .unwrap();
+        let after = (
+            weight_sum(model.stn.as_ref().unwrap()),
+            weight_sum(&model.backbone),
+        );
+        ((after.0 - before.0).abs(), (after.1 - before.1).abs())
+    }
+
+    #[test]
+    fn the_spatial_transformer_steps_at_its_own_rate() {
+        let (stn_frozen, backbone) = moved(0.0);
+        assert_eq!(stn_frozen, 0.0);
+        assert!(backbone > 0.0);
+        let (stn_full, _) = moved(1.0);
+        let (stn_tenth, _) = moved(0.1);
+        assert!(stn_full > 0.0 && stn_tenth > 0.0 && stn_tenth < stn_full);
+    }
+}
