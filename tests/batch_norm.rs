@@ -7,7 +7,9 @@
 
 use burn::tensor::module::{batch_norm, batch_norm_train};
 use burn::tensor::{Device, Tensor, TensorData};
-use gampen_testing::generated::{assert_close_verbose, generated, lcg, usize_list};
+use gampen_testing::generated::{
+    assert_close_verbose, central_differences, generated, probe_indices, usize_list,
+};
 use gampen_testing::{fixture, flat, to_vec};
 use serde_json::Value;
 
@@ -110,26 +112,11 @@ fn matches_finite_differences<const D: usize>(case: &Value, device: &Device) {
     let analytic = to_vec(x.grad(&grads).expect("input gradient"));
     let base = to_vec(input::<D>(case, device));
     let dims: [usize; D] = usize_list(&case["x"]["shape"]).try_into().expect("rank");
-    let picked: Vec<usize> = lcg(11, 10)
-        .iter()
-        .map(|u| ((u + 1.0) / 2.0 * base.len() as f32) as usize % base.len())
-        .collect();
-    let h = 0.05f32;
-    let numeric: Vec<f32> = picked
-        .iter()
-        .map(|&i| {
-            let at = |delta: f32| {
-                let mut v = base.clone();
-                v[i] += delta;
-                loss(
-                    case,
-                    Tensor::<D>::from_data(TensorData::new(v, dims), device),
-                    device,
-                )
-            };
-            ((at(h) - at(-h)) / (2.0 * h as f64)) as f32
-        })
-        .collect();
+    let picked = probe_indices(11, 10, base.len());
+    let numeric = central_differences(&base, &picked, 0.05, |v| {
+        let x = Tensor::<D>::from_data(TensorData::new(v, dims), device);
+        loss(case, x, device)
+    });
     let analytic: Vec<f32> = picked.iter().map(|&i| analytic[i]).collect();
     assert_close_verbose(
         &analytic,

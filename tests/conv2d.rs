@@ -6,7 +6,9 @@
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
-use gampen_testing::generated::{assert_close_verbose, generated, lcg, pair, usize_list};
+use gampen_testing::generated::{
+    assert_close_verbose, central_differences, generated, pair, probe_indices, usize_list,
+};
 use gampen_testing::{fixture, flat, to_vec};
 use serde_json::Value;
 
@@ -93,28 +95,17 @@ fn matches_finite_differences(case: &Value, device: &Device) {
     for (which, spec) in ["x", "weight"].iter().enumerate() {
         let base = to_vec(generated::<4>(&case[*spec], device));
         let dims: [usize; 4] = generated::<4>(&case[*spec], device).dims();
-        let picked: Vec<usize> = lcg(7 + which as u64, 12)
-            .iter()
-            .map(|u| ((u + 1.0) / 2.0 * base.len() as f32) as usize % base.len())
-            .collect();
-        let h = 0.5f32;
-        let numeric: Vec<f32> = picked
-            .iter()
-            .map(|&i| {
-                let at = |delta: f32| {
-                    let mut v = base.clone();
-                    v[i] += delta;
-                    let t = Tensor::<4>::from_data(TensorData::new(v, dims), device);
-                    let (x, w) = if which == 0 {
-                        (t, generated::<4>(&case["weight"], device))
-                    } else {
-                        (generated::<4>(&case["x"], device), t)
-                    };
-                    loss(case, x, w, device)
-                };
-                (at(h) - at(-h)) / (2.0 * h)
-            })
-            .collect();
+        let picked = probe_indices(7 + which as u64, 12, base.len());
+        // The loss is linear in each input, so a step of 0.5 leaves only f32 rounding.
+        let numeric = central_differences(&base, &picked, 0.5, |v| {
+            let t = Tensor::<4>::from_data(TensorData::new(v, dims), device);
+            let (x, w) = if which == 0 {
+                (t, generated::<4>(&case["weight"], device))
+            } else {
+                (generated::<4>(&case["x"], device), t)
+            };
+            loss(case, x, w, device) as f64
+        });
         let analytic: Vec<f32> = picked.iter().map(|&i| analytic[which][i]).collect();
         assert_close_verbose(
             &analytic,

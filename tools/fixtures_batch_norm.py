@@ -14,7 +14,6 @@ Inputs come from the `lcg` generator of `tools/fixtures_stn_backbone.py`, rebuil
 by `gampen_testing::generated`; `offset` is added to x in float32 on both sides. The loss is
 `sum(bn(x) * grad_output)`. Large tensors are stored at every `stride`-th flat index.
 """
-import json
 import math
 import os
 import sys
@@ -24,9 +23,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixtures_stn_backbone import Gen, r  # noqa: E402
+from fixtures_stn_backbone import Gen, r, write  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 MAX_STORED = 600
 EPSILON = 1e-5
 
@@ -90,11 +88,7 @@ def main():
     torch.manual_seed(0)
     gen = Gen()
     gen.next_seed = 2000
-    cases = [case(gen, spec) for spec in CASES]
-    path = os.path.join(OUT, "batch_norm_cases.json")
-    with open(path, "w") as f:
-        json.dump({"torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))
-    print(f"{path}: {os.path.getsize(path) / 1024:.1f} KiB")
+    write("batch_norm_cases", {"torch": torch.__version__, "cases": [case(gen, spec) for spec in CASES]})
 
 
 if __name__ == "__main__":

@@ -287,9 +287,12 @@ fn killed_merge_and_simulate_leave_the_previous_output() {
     let mut kills = 0;
     for _ in 0..5 {
         let killed = run_and_kill(&args, full.mul_f64(0.5 * rng.next_fraction()), Some(&out));
-        kills += killed as usize;
         let now = std::fs::read(&out).unwrap();
-        if killed {
+        // A process killed after it moved the complete file into place, but before it exited,
+        // counts as finished: the output is then the whole merge (seen once in CI).
+        let interrupted = killed && now != merged;
+        kills += interrupted as usize;
+        if interrupted {
             assert_same(&before, &dir, "killed merge", true);
         } else {
             assert!(now == merged, "merge ended with an incomplete output");

@@ -17,6 +17,34 @@ pub fn lcg(seed: u64, n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// `count` indices into a tensor of `len` elements, spread by [`lcg`] from `seed`: where a
+/// finite-difference check probes a gradient.
+pub fn probe_indices(seed: u64, count: usize, len: usize) -> Vec<usize> {
+    lcg(seed, count)
+        .iter()
+        .map(|u| ((u + 1.0) / 2.0 * len as f32) as usize % len)
+        .collect()
+}
+
+/// Central differences `(loss(base + h e_i) - loss(base - h e_i)) / 2h` at each index `i` of
+/// `picked`; `loss` receives the perturbed copy of `base`.
+pub fn central_differences(
+    base: &[f32],
+    picked: &[usize],
+    h: f32,
+    loss: impl Fn(Vec<f32>) -> f64,
+) -> Vec<f32> {
+    let at = |i: usize, delta: f32| {
+        let mut v = base.to_vec();
+        v[i] += delta;
+        loss(v)
+    };
+    picked
+        .iter()
+        .map(|&i| ((at(i, h) - at(i, -h)) / (2.0 * h as f64)) as f32)
+        .collect()
+}
+
 /// The tensor a `{"seed", "scale", "shape"}` spec describes.
 pub fn generated<const D: usize>(spec: &Value, device: &Device) -> Tensor<D> {
     let shape = usize_list(&spec["shape"]);
