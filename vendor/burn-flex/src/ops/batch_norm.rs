@@ -140,8 +140,8 @@ fn map_channels<R: Send>(planes: &Planes, f: impl Fn(usize) -> R + Send + Sync) 
     (0..planes.channels).map(f).collect()
 }
 
-/// A new tensor of `planes`' shape whose plane of channel `c` is written by
-/// `f(c, plane_index_offset, out_plane)`.
+/// A new tensor of `planes`' shape, each of its planes written by `f(c, offset, plane)`:
+/// the plane's channel, the flat index of its first element, and the plane itself.
 fn fill_planes<T: Real>(
     planes: &Planes,
     f: impl Fn(usize, usize, &mut [T]) + Send + Sync,
