@@ -3,7 +3,7 @@
 use crate::{FlexTensor, Layout};
 use alloc::vec::Vec;
 use burn_backend::DType;
-use burn_std::{Bytes, Element, ElementAdd, Shape, bf16, f16};
+use burn_std::{Bytes, Element, ElementAdd, Shape, bf16};
 
 // ============================================================================
 // Macros for dtype wrappers
@@ -81,29 +81,6 @@ pub(crate) fn convert_f32_to_bf16(tensor: &FlexTensor) -> FlexTensor {
         Bytes::from_elems(bf16_data),
         Layout::contiguous(tensor.layout().shape().clone()),
         DType::BF16,
-    )
-}
-
-/// f16 to f32 (gampen-rs patch: f16 convolutions and matmuls run in f32, see VENDORED.md).
-pub(crate) fn convert_f16_to_f32(tensor: &FlexTensor) -> FlexTensor {
-    let tensor = tensor.to_contiguous();
-    let data: &[f16] = tensor.storage();
-    let f32_data: Vec<f32> = data.iter().map(|x| x.to_f32()).collect();
-    FlexTensor::new(
-        Bytes::from_elems(f32_data),
-        Layout::contiguous(tensor.layout().shape().clone()),
-        DType::F32,
-    )
-}
-
-/// f32 to f16, rounding to nearest (gampen-rs patch).
-pub(crate) fn convert_f32_to_f16(tensor: &FlexTensor) -> FlexTensor {
-    let data: &[f32] = tensor.storage();
-    let f16_data: Vec<f16> = data.iter().map(|x| f16::from_f32(*x)).collect();
-    FlexTensor::new(
-        Bytes::from_elems(f16_data),
-        Layout::contiguous(tensor.layout().shape().clone()),
-        DType::F16,
     )
 }
 

@@ -493,9 +493,8 @@ fn matmul_bf16(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
 
 /// f16 matmul through f32 (gampen-rs patch).
 fn matmul_f16(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
-    use crate::ops::conv_common::{convert_f16_to_f32, convert_f32_to_f16};
-    let result = matmul_gemm::<f32>(convert_f16_to_f32(&lhs), convert_f16_to_f32(&rhs));
-    convert_f32_to_f16(&result)
+    use crate::ops::module::{back_to_f16, f16_via_f32};
+    back_to_f16(matmul_gemm::<f32>(f16_via_f32(lhs), f16_via_f32(rhs)))
 }
 
 // ============================================================================

@@ -3,14 +3,10 @@
 //! These operations power neural network modules like convolutions and pooling.
 
 use crate::ops::conv_common::{convert_bf16_to_f32 as to_f32, convert_f32_to_bf16 as from_f32};
-// gampen-rs patch, `f16_via_f32`: f16 convolutions run in f32. gemm's f16 kernels with its
-// `x86-v4` feature (AVX-512) left a mixed-precision training run unable to learn
-// (`tests/train_posterior.rs`), and f32 accumulation is the more precise choice anyway.
-use crate::ops::conv_common::{convert_f16_to_f32 as f16_to_f32, convert_f32_to_f16 as f32_to_f16};
 use crate::ops::{batch_norm, conv, conv_transpose, conv2d_gemm, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
-    DType, Element, TensorMetadata,
+    DType, Element, FloatDType, TensorMetadata,
     ops::{
         AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions,
         ConvTransposeOptions, DeformConv2dBackward, DeformConvOptions, FloatTensorOps,
@@ -19,7 +15,7 @@ use burn_backend::{
     },
     tensor::{BoolTensor, FloatTensor, IntTensor},
 };
-use burn_std::{Bytes, IntDType, Shape, f16};
+use burn_std::{Bytes, IntDType, Shape};
 use bytemuck::Pod;
 
 /// Cast a tensor from half-precision type E to f32.
@@ -48,6 +44,18 @@ pub(crate) fn cast_from_f32<E: Element + Pod + Copy>(
     FlexTensor::new(bytes, Layout::contiguous(shape), E::dtype())
 }
 
+/// gampen-rs patch, `f16_via_f32`: f16 convolutions and matmuls run in f32. gemm's f16
+/// kernels with its `x86-v4` feature (AVX-512) left a mixed-precision training run unable to
+/// learn (`tests/train_posterior.rs`), and f32 accumulation is the more precise choice anyway.
+pub(crate) fn f16_via_f32(tensor: FlexTensor) -> FlexTensor {
+    Flex::float_cast(tensor, FloatDType::F32)
+}
+
+/// The f32 result of [`f16_via_f32`] rounded back to f16.
+pub(crate) fn back_to_f16(tensor: FlexTensor) -> FlexTensor {
+    Flex::float_cast(tensor, FloatDType::F16)
+}
+
 impl ModuleOps<Flex> for Flex {
     fn conv1d(
         x: FloatTensor<Flex>,
@@ -73,16 +81,15 @@ impl ModuleOps<Flex> for Flex {
     ) -> FloatTensor<Flex> {
         // gampen-rs patch: f16 runs in f32 (see `f16_via_f32`).
         if x.dtype() == DType::F16 {
-            let (x, weight) = (f16_to_f32(&x), f16_to_f32(&weight));
-            let bias = bias.map(|b| f16_to_f32(&b));
-            return f32_to_f16(&Self::conv2d(x, weight, bias, options));
+            let (x, weight) = (f16_via_f32(x), f16_via_f32(weight));
+            let bias = bias.map(f16_via_f32);
+            return back_to_f16(Self::conv2d(x, weight, bias, options));
         }
         // gampen-rs patch: the GEMM path of `conv2d_gemm` unless flex has a fast path.
         if !conv::has_fast_path_2d(&x, &weight, &options) {
             return match x.dtype() {
                 DType::F32 => conv2d_gemm::conv2d::<f32>(x, weight, bias, &options),
                 DType::F64 => conv2d_gemm::conv2d::<f64>(x, weight, bias, &options),
-                DType::F16 => conv2d_gemm::conv2d::<f16>(x, weight, bias, &options),
                 DType::BF16 => {
                     let (x, weight) = (to_f32(&x), to_f32(&weight));
                     let bias = bias.map(|b| to_f32(&b));
@@ -110,14 +117,6 @@ impl ModuleOps<Flex> for Flex {
         output_grad: FloatTensor<Flex>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
-        if weight.dtype() == DType::F16 {
-            let (x, weight, dy) = (
-                f16_to_f32(&x),
-                f16_to_f32(&weight),
-                f16_to_f32(&output_grad),
-            );
-            return f32_to_f16(&Self::conv2d_x_backward(x, weight, dy, options));
-        }
         let x_shape = x.layout().shape().clone();
         match weight.dtype() {
             DType::F32 => {
@@ -127,7 +126,13 @@ impl ModuleOps<Flex> for Flex {
                 conv2d_gemm::conv2d_x_backward::<f64>(&x_shape, weight, output_grad, &options)
             }
             DType::F16 => {
-                conv2d_gemm::conv2d_x_backward::<f16>(&x_shape, weight, output_grad, &options)
+                let (weight, output_grad) = (f16_via_f32(weight), f16_via_f32(output_grad));
+                back_to_f16(conv2d_gemm::conv2d_x_backward::<f32>(
+                    &x_shape,
+                    weight,
+                    output_grad,
+                    &options,
+                ))
             }
             DType::BF16 => {
                 let (weight, output_grad) = (to_f32(&weight), to_f32(&output_grad));
@@ -148,14 +153,6 @@ impl ModuleOps<Flex> for Flex {
         output_grad: FloatTensor<Flex>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
-        if x.dtype() == DType::F16 {
-            let (x, weight, dy) = (
-                f16_to_f32(&x),
-                f16_to_f32(&weight),
-                f16_to_f32(&output_grad),
-            );
-            return f32_to_f16(&Self::conv2d_weight_backward(x, weight, dy, options));
-        }
         let w_shape = weight.layout().shape().clone();
         match x.dtype() {
             DType::F32 => {
@@ -165,7 +162,13 @@ impl ModuleOps<Flex> for Flex {
                 conv2d_gemm::conv2d_weight_backward::<f64>(x, &w_shape, output_grad, &options)
             }
             DType::F16 => {
-                conv2d_gemm::conv2d_weight_backward::<f16>(x, &w_shape, output_grad, &options)
+                let (x, output_grad) = (f16_via_f32(x), f16_via_f32(output_grad));
+                back_to_f16(conv2d_gemm::conv2d_weight_backward::<f32>(
+                    x,
+                    &w_shape,
+                    output_grad,
+                    &options,
+                ))
             }
             DType::BF16 => {
                 let (x, output_grad) = (to_f32(&x), to_f32(&output_grad));
