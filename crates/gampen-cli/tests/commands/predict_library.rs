@@ -1,10 +1,9 @@
 //! The library's streaming prediction (`gampen::Predictor`, `examples/predict_catalog.rs`)
 //! writes what `gampen predict` writes, byte for byte.
 
-mod common;
+use crate::common;
 
-#[path = "../../../examples/predict_catalog.rs"]
-mod example;
+use crate::example;
 
 use burn::tensor::Device;
 use common::{fixture, ok, s};
