@@ -16,7 +16,7 @@ use super::step::Step;
 use crate::data::GalaxySet;
 use crate::error::GampenError;
 use crate::host::to_f64_vec;
-use crate::model::Gampen;
+use crate::model::{add_offsets, Gampen};
 use crate::posterior::LabelInverse;
 use crate::precision::LossScaler;
 
@@ -160,9 +160,12 @@ pub fn evaluate(
     for idx in indices.chunks(batch_size.max(1)) {
         let (images, targets) = set.batch(idx, None, device)?;
         model.check_input(images.dims())?;
+        // Bit for bit `model.forward(images)` per pass: the prefix draws no dropout masks.
+        let stem = model.deterministic(images.clone());
+        let offsets = model.anchor_offsets(&images);
         let mut sum: Option<Tensor<2>> = None;
         for _ in 0..passes {
-            let outputs = model.forward(images.clone());
+            let outputs = add_offsets(model.stochastic(stem.clone()), offsets.clone());
             let per = loss_fn.forward_no_reduction(outputs.clone(), targets.clone())?;
             total += per.sum().into_scalar::<f32>() as f64 / passes as f64;
             sum = Some(sum.map_or(outputs.clone(), |s| s + outputs));
@@ -205,4 +208,54 @@ fn accumulate(
         err.add(&pred, &truth);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GampenConfig;
+    use crate::data::InMemorySet;
+    use crate::posterior::Identity;
+
+    /// [`evaluate`] runs the deterministic prefix once per batch for all its passes; its loss
+    /// and errors are those of whole forward passes under the same seed, to the bit.
+    #[test]
+    fn evaluation_through_the_prefix_equals_whole_forward_passes() {
+        let device = Device::flex();
+        device.seed(11);
+        let model = GampenConfig::gampen_small(vec!["a".into(), "b".into()])
+            .with_dropout(0.3)
+            .init(&device)
+            .unwrap();
+        let (n, size) = (5, 64);
+        let mut state = 7u32;
+        let mut next = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32
+        };
+        let images: Vec<f32> = (0..n * size * size).map(|_| next()).collect();
+        let targets: Vec<f32> = (0..n * 2).map(|_| next() - 0.5).collect();
+        let set = InMemorySet::new(images, targets, 1, size, 2).unwrap();
+        // Burn initialises parameters lazily, from the device's generator: materialise them
+        // before either side seeds it.
+        let (first, _) = set.batch(&[0], None, &device).unwrap();
+        model.forward(first);
+        let got = evaluate(&model, &set, 2, &device, &Identity).unwrap();
+
+        let mut mc = model.clone();
+        mc.set_mc_dropout(true);
+        device.seed(EVALUATION_SEED);
+        let loss_fn = mc.loss();
+        let mut total = 0.0;
+        for idx in [vec![0, 1], vec![2, 3], vec![4]] {
+            let (images, targets) = set.batch(&idx, None, &device).unwrap();
+            for _ in 0..EVALUATION_PASSES {
+                let per = loss_fn
+                    .forward_no_reduction(mc.forward(images.clone()), targets.clone())
+                    .unwrap();
+                total += per.sum().into_scalar::<f32>() as f64 / EVALUATION_PASSES as f64;
+            }
+        }
+        assert_eq!(got.loss, total / n as f64);
+    }
 }
