@@ -40,8 +40,8 @@ pub struct Args {
     /// Output directory (data/, run/, predictions.csv, eval/ and the plots).
     #[arg(long, default_value = "demo-out")]
     pub out: PathBuf,
-    /// Galaxies to simulate (balanced-dev split: about 70 % train, 15 % devel, 15 % test).
-    #[arg(long, default_value_t = 3200, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
+    /// Galaxies to simulate (split balanced on B/T: about 50 % train, 25 % devel, 25 % test).
+    #[arg(long, default_value_t = 4400, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
     pub count: usize,
     /// Training epochs.
     #[arg(long, default_value_t = 12, value_parser = gampen_data::flags::positive_usize, allow_negative_numbers = true)]
@@ -118,6 +118,7 @@ fn experiment(args: &Args, data: &Path) -> Result<Experiment> {
         .with_seed(args.seed)
         .with_resume(false);
     Ok(Experiment::new(data, Preset::Small.config(labels))
+        .with_split(steps::SPLIT)
         .with_transforms(Some(&[Transform::logit(), Transform::Ln, Transform::Ln]))?
         .with_scaling(ScalingKind::Standard)
         .with_softening(Softening::SkyNoise)

@@ -17,7 +17,7 @@ pub fn plot(args: &Args, data: &Path, outcome: &ExperimentOutcome) -> Result<()>
     let (model, labels) = (&outcome.model, &outcome.labels);
     let cfg = model.config().clone();
     let prep = Preparation::for_model(data, None, cfg.cutout_size, cfg.channels);
-    let test_csv = gampen_data::splits::split_path(data, "balanced-dev-test");
+    let test_csv = gampen_data::splits::split_path(data, super::steps::TEST_SPLIT);
     let info = CsvTable::read(&test_csv)?;
     let names = info.key_column(FILE_NAME)?;
     let refs: Vec<&str> = names.iter().take(12).map(String::as_str).collect();
