@@ -42,7 +42,7 @@ pub struct EvaluateFlags {
     /// or NaN cell is a value not known, left out of that parameter's metrics and counted.
     #[cfg_attr(feature = "clap", arg(long))]
     pub data: PathBuf,
-    /// Parameters to evaluate, comma-separated [default: every preds_<name>_median column,
+    /// Parameters to evaluate, comma-separated [default: every preds_NAME_median column,
     /// except derived ones (total_mag) that info.csv has no column for].
     #[cfg_attr(feature = "clap", arg(long))]
     pub labels: Option<String>,

@@ -30,7 +30,7 @@ pub struct ImportFlags {
     #[cfg_attr(feature = "clap", arg(long, conflicts_with_all = ["cutout_size", "labels", "arch", "dropout", "label_scaling"], requires = "scaling_data"))]
     pub published: Option<String>,
     /// GaMPEN's scaling data directory distributed beside the model (info.csv + splits/):
-    /// the label scaling is fitted on its splits/<slug>-train.csv exactly as GaMPEN does.
+    /// the label scaling is fitted on its splits/SLUG-train.csv exactly as GaMPEN does.
     #[cfg_attr(feature = "clap", arg(long, conflicts_with = "label_scaling"))]
     pub scaling_data: Option<PathBuf>,
     /// Split slug of --scaling-data (published models: set by the preset).

@@ -14,9 +14,10 @@
 //!
 //! # How the weights are matched
 //!
-//! The importer reads the state dict with burn-store's [`PytorchStore`] and renames every
-//! PyTorch layer to the Burn layer that plays its role, through an explicit table computed
-//! from the model ([`key_map`]), never by position alone:
+//! The importer reads the state dict with burn-store's
+//! [`PytorchStore`](burn::store::PytorchStore) and renames every PyTorch layer to the Burn
+//! layer that plays its role, through an explicit table computed from the model
+//! ([`key_map`]), never by position alone:
 //!
 //! | PyTorch (optionally behind `module.`)  | Burn                                   |
 //! |----------------------------------------|----------------------------------------|
@@ -33,7 +34,8 @@
 //! `[out, in]` to Burn's `[in, out]` by burn-store's `PyTorchToBurnAdapter`.
 //!
 //! Every tensor of the model must come from the file and every tensor of the file must be
-//! used, with matching shapes; anything else is a [`GampenError::Checkpoint`] listing the
+//! used, with matching shapes; anything else is a
+//! [`GampenError::Checkpoint`](crate::GampenError::Checkpoint) listing the
 //! offending PyTorch keys.
 
 mod arch;

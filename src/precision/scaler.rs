@@ -13,8 +13,8 @@ const MIN_SCALE: f64 = 1.0;
 
 /// Keeps the f16 loss scale as large as the gradients allow, as PyTorch's `GradScaler` does:
 /// a step whose gradients overflowed (inf or NaN after the cast back) is skipped and the scale
-/// halved; after [`GROWTH_INTERVAL`] good steps it doubles. f32 and bf16 (f32's range) need
-/// no scaling: every step is taken.
+/// halved; after 2,000 good steps (`GROWTH_INTERVAL`) it doubles. f32 and bf16 (f32's range)
+/// need no scaling: every step is taken.
 ///
 /// The trainer starts a new scaler each epoch, so a resumed run scales as an uninterrupted
 /// one would, with nothing more in the checkpoint.

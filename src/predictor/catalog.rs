@@ -16,7 +16,7 @@ use crate::GalaxyPosterior;
 pub struct PredictedBatch {
     /// 0-based data row of each galaxy in the catalog.
     pub rows: Vec<usize>,
-    /// The catalog's fields of each galaxy, in [`CatalogBatches::headers`] order.
+    /// The catalog's fields of each galaxy, in [`CatalogImages::headers`] order.
     pub fields: Vec<Vec<String>>,
     /// The posterior of each galaxy.
     pub posteriors: Vec<GalaxyPosterior>,

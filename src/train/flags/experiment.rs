@@ -30,7 +30,7 @@ pub struct ExperimentFlags {
     /// Data directory (cutouts/, info.csv, splits/).
     #[cfg_attr(feature = "clap", arg(long))]
     pub data: PathBuf,
-    /// Split prefix: reads splits/<split>-train.csv and splits/<split>-devel.csv.
+    /// Split prefix: reads splits/SPLIT-train.csv and splits/SPLIT-devel.csv.
     #[cfg_attr(feature = "clap", arg(long, default_value = "balanced-dev"))]
     pub split: String,
     /// What to predict.

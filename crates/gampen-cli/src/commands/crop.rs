@@ -31,7 +31,7 @@ pub struct Args {
     /// Output data directory.
     #[arg(long)]
     pub out: PathBuf,
-    /// Crop the galaxies of splits/<split>.csv instead of info.csv.
+    /// Crop the galaxies of splits/SPLIT.csv instead of info.csv.
     #[arg(long)]
     pub split: Option<String>,
     /// Also draw the first galaxies with their crop boxes into this PNG.

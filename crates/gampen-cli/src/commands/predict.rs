@@ -25,7 +25,7 @@ pub struct Args {
     /// Data directory with cutouts/ and info.csv.
     #[arg(long)]
     pub data: PathBuf,
-    /// Predict the galaxies of splits/<split>.csv (e.g. balanced-dev-test) instead of info.csv.
+    /// Predict the galaxies of splits/SPLIT.csv (e.g. balanced-dev-test) instead of info.csv.
     #[arg(long)]
     pub split: Option<String>,
     /// Output CSV.
