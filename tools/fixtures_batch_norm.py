@@ -3,7 +3,7 @@
 and with given ones (inference), the output and the input, weight and bias gradients.
 
 Run from the repository root: `python3 tools/fixtures_batch_norm.py` (needs torch, numpy).
-Writes fixtures/batch_norm_cases.json, read by `tests/integration/batch_norm.rs`.
+Writes fixtures/batch_norm_cases.json, read by `tests/batch_norm.rs`.
 
 The cases cover what a fused per-channel kernel can get wrong: images of rank 2 (one value per
 channel and image), 3 and 4, planes shorter and longer than a vector of partial sums, a tensor

@@ -15,7 +15,7 @@ models. They are saved
 from `nn.DataParallel` (keys start with `module.`), as GaMPEN's trainer does, except plain
 `vgg16`, saved unwrapped.
 
-Inputs are not stored: they come from the `lcg` generator that tests/integration/import.rs reimplements
+Inputs are not stored: they come from the `lcg` generator that tests/import.rs reimplements
 bit for bit.
 """
 import json

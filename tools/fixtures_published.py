@@ -31,7 +31,7 @@ torchvision, numpy, pandas, scikit-learn, scipy). Writes fixtures/published/:
     moment of every raw output, for a statistical comparison (the same masks are impossible
     across frameworks).
 
-Inputs come from the `lcg` generator (image i multiplied by i + 1) that tests/integration/published.rs
+Inputs come from the `lcg` generator (image i multiplied by i + 1) that tests/published.rs
 reimplements bit for bit.
 """
 import json

@@ -17,7 +17,7 @@ numpy). Writes fixtures/torchvision/:
 
 Random weights with torchvision's initialisation (fixed seed), biases moved off zero so that
 loading them is tested. Inputs are not stored: they come from the `lcg` generator of
-tools/fixtures_import.py, which tests/integration/init_backbone.rs reimplements bit for bit.
+tools/fixtures_import.py, which tests/init_backbone.rs reimplements bit for bit.
 """
 import json
 import os

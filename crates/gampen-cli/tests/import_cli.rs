@@ -1,7 +1,7 @@
 //! `gampen import` from the command line: the published-model path and its errors, each one
 //! line naming the file or flag.
 
-use crate::common;
+mod common;
 use common::*;
 
 #[test]

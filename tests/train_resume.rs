@@ -7,7 +7,7 @@ use gampen::train::{
 };
 use gampen::GampenError;
 
-use crate::common;
+mod common;
 use common::tiny_config;
 
 /// Burn's device seed is global to the process, and the trainer re-seeds it every epoch: the

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor};
 use gampen::import::{init_backbone_from_torchvision, TorchvisionInit};
 use gampen::{checkpoint, Backbone, Gampen};
 
-use crate::common;
+mod common;
 use common::*;
 
 fn torchvision_file(name: &str) -> PathBuf {

@@ -1,9 +1,10 @@
 //! The library's streaming prediction (`gampen::Predictor`, `examples/predict_catalog.rs`)
 //! writes what `gampen predict` writes, byte for byte.
 
-use crate::common;
+mod common;
 
-use crate::example;
+#[path = "../../../examples/predict_catalog.rs"]
+mod example;
 
 use burn::tensor::Device;
 use common::{fixture, ok, s};

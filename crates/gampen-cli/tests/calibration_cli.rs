@@ -13,7 +13,7 @@ use gampen::predictor::SampleTable;
 use gampen_data::CsvTable;
 use serde_json::Value;
 
-use crate::common;
+mod common;
 use common::{fails, fixture, ok, s};
 
 /// Trains a one-epoch run with `--calibrate` on the shared fixture's data; returns the run

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::common;
+mod common;
 use common::*;
 
 #[test]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use crate::common;
+mod common;
 
 /// One bad input: the command line, the inputs it must leave alone, and what the error
 /// line must contain (all of it, case-sensitive).

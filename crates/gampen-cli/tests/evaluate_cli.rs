@@ -14,7 +14,7 @@ use gampen::GalaxyPosterior;
 use gampen_data::CsvTable;
 use serde_json::Value;
 
-use crate::common;
+mod common;
 use common::{fails, ok, s};
 
 const GALAXIES: usize = 40;

@@ -7,7 +7,7 @@ use gampen::stability::rotation_stability;
 use gampen::tune::search_dropout;
 use gampen::PosteriorOptions;
 
-use crate::common;
+mod common;
 
 fn images(device: &Device) -> Tensor<4> {
     let data: Vec<f32> = (0..6 * 40 * 40)

@@ -3,7 +3,7 @@
 //! coverage is measured before and after, the factors land in the best checkpoint, and
 //! `Predictor` applies them by default.
 
-use crate::common;
+mod common;
 
 use burn::tensor::Device;
 use gampen::checkpoint::{self, files};
