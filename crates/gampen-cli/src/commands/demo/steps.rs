@@ -34,8 +34,8 @@ pub const TEST_SPLIT: &str = "demo-test";
 /// by sqrt(p (1 - p) (1/n_devel + 1/n_test)): 3.1 points at 68 % for 460 and 460, so a
 /// perfectly calibrated model missed the 5-point target on one parameter or another in about
 /// a quarter of the seeds (docs/accuracy.md). Predicting is cheap next to training, so the demo
-/// simulates more galaxies and gives the extra ones to devel and test: 2.1 points at 1,000
-/// and 1,000, for the same training set.
+/// simulates more galaxies and gives the extra ones to devel and test: 2.0 points at about
+/// 1,070 and 1,070, for the same training set.
 pub const FRACTIONS: SplitFractions = SplitFractions {
     train: 0.5,
     devel: 0.25,
