@@ -34,6 +34,22 @@ def distances(rows, p, level):
     return out
 
 
+def column_names(p):
+    names = [p, f"preds_{p}_median"]
+    return names + [f"preds_{p}_{side}{level}" for level, _ in LEVELS for side in ("lo", "hi")]
+
+
+def read(path):
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise SystemExit(f"error: {path}: {e.strerror}")
+    if not rows:
+        raise SystemExit(f"error: {path} has no galaxies")
+    return rows
+
+
 def quantile(sorted_values, f):
     return sorted_values[min(len(sorted_values) - 1, int(f * len(sorted_values)))]
 
@@ -46,13 +62,17 @@ def main():
     ap.add_argument("--rounds", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    devel = list(csv.DictReader(open(a.devel)))
-    test = list(csv.DictReader(open(a.test)))
-    n_dev = a.n_devel or len(devel)
+    devel, test = read(a.devel), read(a.test)
+    n_dev = len(devel) if a.n_devel is None else a.n_devel
     n_all = len(devel) + len(test)
     if not 0 < n_dev < n_all:
         raise SystemExit(f"error: --n-devel must be between 1 and {n_all - 1}")
     params = [c[len("preds_"):-len("_median")] for c in devel[0] if c.endswith("_median")]
+    for path, rows in ((a.devel, devel), (a.test, test)):
+        missing = [c for p in params for c in column_names(p) if c not in rows[0]]
+        if missing:
+            raise SystemExit(f"error: {path} has no column {missing[0]} (raw predictions with "
+                             "the true values, as `gampen predict` writes for simulated data)")
     print(f"{len(devel)} devel + {len(test)} test galaxies, refit on {n_dev}, "
           f"measured on {n_all - n_dev}, {a.rounds} rounds")
     print("parameter   level  sd (points)  binomial  2.5-97.5 %      P(off by > 5 points)")
