@@ -35,6 +35,7 @@ impl Step<'_> {
         targets: Tensor<2>,
     ) -> Result<(Gampen, f64, Tensor<2>), GampenError> {
         let outputs = self.objective.outputs(&model, images, scaler);
+        settle_running_stats(&model);
         let loss = self
             .objective
             .loss(self.loss_fn, outputs.clone(), targets)?;
@@ -59,6 +60,20 @@ impl Step<'_> {
         }
         Ok((model, value, outputs))
     }
+}
+
+/// Makes the batch-norm running statistics that this thread's forward pass just updated the
+/// model's value.
+///
+/// Burn's `RunningState` keeps one pending value per thread and, when a thread updates again,
+/// replaces the value with the average of every thread's pending one (meant for data-parallel
+/// replicas). The trainer runs each step on whichever rayon thread takes it
+/// ([`on_cpu_pool`](crate::workers::on_cpu_pool)), so without this, successive steps on two
+/// threads averaged a stale statistic with a new one: the running statistics differed from the
+/// exponential average, and from run to run (docs/accuracy.md, "Reproducibility run to run").
+/// `valid()` syncs every running state; with one pending value, that value is the result.
+fn settle_running_stats(model: &Gampen) {
+    let _ = model.valid();
 }
 
 /// Moves the gradients of `module`'s parameters out of `grads` into their own set.
@@ -87,7 +102,7 @@ mod tests {
     use super::*;
     use crate::config::GampenConfig;
     use crate::train::{MeanLoss, OptimizerKind};
-    use burn::tensor::{Device, Distribution};
+    use burn::tensor::{Device, Distribution, TensorData};
 
     /// The sum of every float parameter of `module`.
     fn weight_sum<M: Module>(module: &M) -> f64 {
@@ -132,6 +147,103 @@ mod tests {
             weight_sum(&model.backbone),
         );
         ((after.0 - before.0).abs(), (after.1 - before.1).abs())
+    }
+
+    /// Every float the model holds after `valid()`, running statistics included.
+    fn all_floats(model: &Gampen) -> Vec<f32> {
+        struct All(Vec<f32>);
+        impl ModuleVisitor for All {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let data = param.val().into_data().convert::<f32>();
+                self.0.extend(data.try_to_vec::<f32>().unwrap());
+            }
+        }
+        let mut all = All(Vec::new());
+        model.valid().visit(&mut all);
+        all.0
+    }
+
+    /// Two steps of the small preset (no dropout, so no generator is involved), the second on
+    /// `other_thread` or on the first step's thread; returns every float of the result.
+    fn two_steps(start: &Gampen, device: &Device, other_thread: bool) -> Vec<f32> {
+        // A model of its own: clones share their running state.
+        let config = start.config().clone();
+        let mut model = config
+            .init(device)
+            .unwrap()
+            .load_record(start.clone().into_record());
+        let mut optim = OptimizerKind::adam().init(None);
+        let mut scaler = LossScaler::new(crate::Precision::F32);
+        let values: Vec<f32> = (0..2 * 64 * 64)
+            .map(|i| ((i * 37) % 101) as f32 / 50.0)
+            .collect();
+        let images = Tensor::<4>::from_data(TensorData::new(values, [2, 1, 64, 64]), device);
+        let targets = Tensor::<2>::from_data(
+            TensorData::new(vec![0.1f32, -0.2, 0.3, 0.4], [2, 2]),
+            device,
+        );
+        let loss_fn = model.loss();
+        let objective = Objective::Train(MeanLoss::Likelihood);
+        let step = Step {
+            objective: &objective,
+            loss_fn: &loss_fn,
+            lr: 1e-3,
+            stn_lr_factor: 1.0,
+        };
+        let mut run = |model: Gampen| {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    step.run(
+                        model,
+                        &mut optim,
+                        &mut scaler,
+                        images.clone(),
+                        targets.clone(),
+                    )
+                })
+                .join()
+                .unwrap()
+            })
+            .unwrap()
+            .0
+        };
+        if other_thread {
+            model = run(model);
+            model = run(model);
+        } else {
+            model = std::thread::scope(|s| {
+                s.spawn(|| {
+                    let mut m = model;
+                    for _ in 0..2 {
+                        m = step
+                            .run(m, &mut optim, &mut scaler, images.clone(), targets.clone())
+                            .unwrap()
+                            .0;
+                    }
+                    m
+                })
+                .join()
+                .unwrap()
+            });
+        }
+        all_floats(&model)
+    }
+
+    #[test]
+    fn steps_on_different_threads_keep_the_running_statistics_exact() {
+        let device = Device::flex().autodiff();
+        let start = GampenConfig::gampen_small(vec!["a".into(), "b".into()])
+            .with_dropout(0.0)
+            .init(&device)
+            .unwrap();
+        let one = two_steps(&start, &device, false);
+        let two = two_steps(&start, &device, true);
+        assert_eq!(one.len(), two.len());
+        let differ = one.iter().zip(&two).filter(|(a, b)| a != b).count();
+        assert_eq!(
+            differ, 0,
+            "{differ} floats differ when the steps ran on two threads"
+        );
     }
 
     #[test]
