@@ -12,6 +12,11 @@
 /// the tensor operations inside `f` instead of one each. The calling thread waits; with any
 /// backend the result is the same as calling `f` directly.
 ///
+/// Successive calls may land on different pool threads. State that Burn keeps per thread
+/// sees that: a batch norm's `RunningState` averages the pending values of every thread that
+/// updated it, so a training forward pass run here must settle its update on the same thread
+/// (`model.valid()` does), as the trainer's step does.
+///
 /// # Example
 /// ```
 /// use burn::tensor::{Device, Tensor};
