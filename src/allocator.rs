@@ -15,9 +15,9 @@
 //! these settings measured fastest (0.91-0.94 s).
 
 /// Tells glibc's `malloc` to keep freed memory for reuse: no `mmap` below 1 GiB, no heap
-/// trimming below 2 GiB, one arena shared by all threads. Call it once, early in `main`, before other threads start. A
-/// process then keeps the peak of its heap until it exits, which for training and
-/// prediction is about the size it needs anyway.
+/// trimming below 2 GiB, one arena shared by all threads. Call it once, early in `main`,
+/// before other threads start. A process then keeps the peak of its heap until it exits,
+/// which for training and prediction is about the size it needs anyway.
 ///
 /// Returns whether the settings took effect: `false` off Linux with glibc (musl, macOS,
 /// Windows), where it does nothing.

@@ -104,17 +104,23 @@ mod tests {
     use crate::train::{MeanLoss, OptimizerKind};
     use burn::tensor::{Device, Distribution, TensorData};
 
-    /// The sum of every float parameter of `module`.
-    fn weight_sum<M: Module>(module: &M) -> f64 {
-        struct Sum(f64);
-        impl ModuleVisitor for Sum {
+    /// Every float `module` holds, in visiting order (running statistics as last synced).
+    fn floats<M: Module>(module: &M) -> Vec<f32> {
+        struct All(Vec<f32>);
+        impl ModuleVisitor for All {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                self.0 += param.val().sum().into_scalar::<f32>() as f64;
+                let data = param.val().into_data().convert::<f32>();
+                self.0.extend(data.try_to_vec::<f32>().unwrap());
             }
         }
-        let mut sum = Sum(0.0);
-        module.visit(&mut sum);
-        sum.0
+        let mut all = All(Vec::new());
+        module.visit(&mut all);
+        all.0
+    }
+
+    /// The sum of every float parameter of `module`.
+    fn weight_sum<M: Module>(module: &M) -> f64 {
+        floats(module).iter().map(|&v| v as f64).sum()
     }
 
     /// One Adam step with the transformer's rate at `factor`: how far the transformer's and
@@ -147,20 +153,6 @@ mod tests {
             weight_sum(&model.backbone),
         );
         ((after.0 - before.0).abs(), (after.1 - before.1).abs())
-    }
-
-    /// Every float the model holds after `valid()`, running statistics included.
-    fn all_floats(model: &Gampen) -> Vec<f32> {
-        struct All(Vec<f32>);
-        impl ModuleVisitor for All {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let data = param.val().into_data().convert::<f32>();
-                self.0.extend(data.try_to_vec::<f32>().unwrap());
-            }
-        }
-        let mut all = All(Vec::new());
-        model.valid().visit(&mut all);
-        all.0
     }
 
     /// Two steps of the small preset (no dropout, so no generator is involved), the second on
@@ -226,7 +218,8 @@ mod tests {
                 .unwrap()
             });
         }
-        all_floats(&model)
+        // `valid()` syncs the running statistics first.
+        floats(&model.valid())
     }
 
     #[test]

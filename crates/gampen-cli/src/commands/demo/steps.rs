@@ -50,11 +50,12 @@ pub fn simulate(args: &Args, data: &Path) -> Result<()> {
         ..SimulatorConfig::default()
     };
     simulate::simulate(data, &sim, args.count, true)?;
-    gampen_data::splits::write_standard_splits(data, "bt", 5, args.seed)?;
+    let (column, bins) = ("bt", 5);
+    gampen_data::splits::write_standard_splits(data, column, bins, args.seed)?;
     let table = CsvTable::read(data.join("info.csv"))?;
     let balance = Balance::Balanced {
-        column: "bt".into(),
-        bins: 5,
+        column: column.into(),
+        bins,
     };
     write_split(data, &table, SPLIT, &FRACTIONS, &balance, args.seed)?;
     Ok(())
