@@ -9,13 +9,13 @@ use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 use gampen_testing::{lcg, to_vec};
 
-/// `[b, c, h, w]` values on a coarse grid (so that windows hold ties), with a NaN at `nan`.
-fn input(shape: [usize; 4], nan: Option<usize>) -> Vec<f32> {
+/// `[b, c, h, w]` values on a coarse grid (so that windows hold ties), with NaNs at `nans`.
+fn input(shape: [usize; 4], nans: &[usize]) -> Vec<f32> {
     let mut v: Vec<f32> = lcg(3, shape.iter().product())
         .into_iter()
         .map(|u| (u * 4.0).round())
         .collect();
-    if let Some(i) = nan {
+    for &i in nans {
         v[i] = f32::NAN;
     }
     v
@@ -68,10 +68,10 @@ fn check_pool(
     device: &Device,
     shape: [usize; 4],
     [kernel, stride, dilation]: [[usize; 2]; 3],
-    nan: Option<usize>,
+    nans: &[usize],
 ) {
-    let what = format!("pool {shape:?} k{kernel:?} s{stride:?} d{dilation:?} NaN at {nan:?}");
-    let x = input(shape, nan);
+    let what = format!("pool {shape:?} k{kernel:?} s{stride:?} d{dilation:?} NaN at {nans:?}");
+    let x = input(shape, nans);
     let (values, index, [oh, ow]) = reference_pool(&x, shape, kernel, stride, dilation);
     let ad = device.clone().autodiff();
     let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), shape), &ad).require_grad();
@@ -135,11 +135,16 @@ fn check_gather_scatter(device: &Device) {
 
 gampen_testing::backend_tests! {
     fn max_pool_matches_reference_loops(device) {
-        check_pool(device, [2, 3, 8, 10], [[2, 2], [2, 2], [1, 1]], None);
+        check_pool(device, [2, 3, 8, 10], [[2, 2], [2, 2], [1, 1]], &[]);
         // flex's 2x2 stride-2 path on odd sizes: the last row and column fall outside.
-        check_pool(device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], None);
-        check_pool(device, [1, 2, 9, 7], [[3, 3], [2, 2], [1, 1]], None);
-        check_pool(device, [2, 1, 11, 12], [[2, 3], [1, 2], [2, 1]], None);
+        check_pool(device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], &[]);
+        // flex's column-then-row path: window heights 3 and 2 (unrolled) and 4 (not), with
+        // ties between columns that row-major order must break.
+        check_pool(device, [1, 2, 9, 7], [[3, 3], [2, 2], [1, 1]], &[]);
+        check_pool(device, [2, 2, 13, 17], [[3, 3], [2, 2], [1, 1]], &[]);
+        check_pool(device, [1, 2, 9, 7], [[2, 3], [1, 2], [1, 1]], &[]);
+        check_pool(device, [1, 1, 11, 9], [[4, 2], [3, 1], [1, 1]], &[]);
+        check_pool(device, [2, 1, 11, 12], [[2, 3], [1, 2], [2, 1]], &[]);
     }
 
     fn gather_and_scatter_along_the_last_dim_match_reference_loops(device) {
@@ -151,9 +156,14 @@ gampen_testing::backend_tests! {
 #[test]
 fn flex_max_pool_propagates_nan_like_torch() {
     let device = Device::flex();
-    check_pool(&device, [2, 3, 8, 10], [[2, 2], [2, 2], [1, 1]], Some(5));
+    check_pool(&device, [2, 3, 8, 10], [[2, 2], [2, 2], [1, 1]], &[5]);
     // A NaN first in its window, and one in a window's lower row (the 2x2 path's selects).
-    check_pool(&device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], Some(0));
-    check_pool(&device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], Some(11));
-    check_pool(&device, [1, 2, 9, 7], [[3, 3], [2, 2], [1, 1]], Some(20));
+    check_pool(&device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], &[0]);
+    check_pool(&device, [1, 2, 9, 7], [[2, 2], [2, 2], [1, 1]], &[11]);
+    check_pool(&device, [1, 2, 9, 7], [[3, 3], [2, 2], [1, 1]], &[20]);
+    // Two NaNs in one 3x3 window: the last in row-major order wins, whether it is in an
+    // earlier column (row 0 column 2, then row 1 column 0) or in the same column.
+    check_pool(&device, [1, 1, 9, 7], [[3, 3], [2, 2], [1, 1]], &[2, 7]);
+    check_pool(&device, [1, 1, 9, 7], [[3, 3], [2, 2], [1, 1]], &[1, 8]);
+    check_pool(&device, [1, 1, 9, 7], [[3, 3], [2, 2], [1, 1]], &[8, 1]);
 }

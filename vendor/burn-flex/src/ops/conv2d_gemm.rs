@@ -700,6 +700,51 @@ pub(crate) fn conv2d_x_backward<T: ConvElement>(
     output_tensor(dx, shape, weight.dtype())
 }
 
+/// Gradient of the loss with respect to the bias: `dy` summed over the batch and the pixels.
+///
+/// Burn's default swaps `dy`'s batch and channel axes, copies it contiguous and sums each
+/// row: a full copy of the output gradient per layer (0.7 ms of a 1.2 ms backward pass for a
+/// 3x3 layer of 8 channels at 64x64, batch 16). Here each channel's planes are summed in
+/// place, in a fixed order (16 running sums per plane, then plane after plane), so the result
+/// does not depend on the thread count.
+///
+/// # Shapes
+/// output_grad `[B, C_out, OH, OW]`; returns `[C_out]`.
+pub(crate) fn conv2d_bias_backward<T: ConvElement>(output_grad: FlexTensor) -> FlexTensor {
+    let dy = output_grad.to_contiguous();
+    let &[batch, c_out, oh, ow] = dy.layout().shape().as_slice() else {
+        panic!("conv2d_bias_backward: the output gradient must be 4-D");
+    };
+    let dys: &[T] = dy.storage();
+    let plane = oh * ow;
+    let channels: Vec<usize> = (0..c_out).collect();
+    let sums = map_tasks(&channels, |&c| {
+        (0..batch).fold(T::ZERO, |acc, b| {
+            acc + plane_sum(&dys[(b * c_out + c) * plane..][..plane])
+        })
+    });
+    FlexTensor::new(
+        Bytes::from_elems(sums),
+        Layout::contiguous(Shape::from(vec![c_out])),
+        dy.dtype(),
+    )
+}
+
+/// Sum of `values` with 16 running sums, which the compiler keeps in vector registers.
+fn plane_sum<T: ConvElement>(values: &[T]) -> T {
+    const LANES: usize = 16;
+    let mut lanes = [T::ZERO; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = *lane + v;
+        }
+    }
+    let tail = rest.iter().fold(T::ZERO, |acc, &v| acc + v);
+    lanes.into_iter().fold(T::ZERO, |acc, v| acc + v) + tail
+}
+
 /// Maps every task to a value, in parallel with the `rayon` feature, keeping their order.
 fn map_tasks<I: Sync, R: Send, F>(tasks: &[I], f: F) -> Vec<R>
 where

@@ -183,6 +183,26 @@ impl ModuleOps<Flex> for Flex {
         }
     }
 
+    // gampen-rs patch: each channel's planes summed in place (`conv2d_gemm`), instead of
+    // Burn's default, which copies the whole output gradient with batch and channels swapped.
+    fn conv2d_bias_backward(
+        _x: FloatTensor<Flex>,
+        _bias: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        match output_grad.dtype() {
+            DType::F32 => conv2d_gemm::conv2d_bias_backward::<f32>(output_grad),
+            DType::F64 => conv2d_gemm::conv2d_bias_backward::<f64>(output_grad),
+            DType::F16 => back_to_f16(conv2d_gemm::conv2d_bias_backward::<f32>(f16_via_f32(
+                output_grad,
+            ))),
+            DType::BF16 => from_f32(&conv2d_gemm::conv2d_bias_backward::<f32>(to_f32(
+                &output_grad,
+            ))),
+            dtype => panic!("conv2d_bias_backward: unsupported dtype {:?}", dtype),
+        }
+    }
+
     fn deform_conv2d(
         x: FloatTensor<Flex>,
         offset: FloatTensor<Flex>,

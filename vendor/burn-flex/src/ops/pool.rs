@@ -430,6 +430,9 @@ fn max_pool_plane_interior<T: Copy + PartialOrd + num_traits::Float>(
     if w.kernel == [2, 2] && w.stride == [2, 2] && w.dilation == [1, 1] {
         return max_pool_plane_2x2(plane, out, idx, w);
     }
+    if w.dilation == [1, 1] {
+        return max_pool_plane_separable(plane, out, idx, w);
+    }
     let [out_h, out_w] = w.out;
     for oh in 0..out_h {
         for ow in 0..out_w {
@@ -449,6 +452,99 @@ fn max_pool_plane_interior<T: Copy + PartialOrd + num_traits::Float>(
             out[oh * out_w + ow] = best;
             idx[oh * out_w + ow] = best_idx as i64;
         }
+    }
+}
+
+/// [`max_pool_plane_interior`] for undilated windows (the localisation net's 3x3 at stride
+/// 2), in two passes per output row: each input column's maximum over the window's rows,
+/// element by element over contiguous rows (which the compiler vectorises), then each
+/// output's maximum over its columns' maxima. One pass over every position of a 3x3 window
+/// is a chain of nine dependent compare-and-selects per output; this is a vector pass and a
+/// chain of three (2.2 -> 1.0 ms for `[16, 8, 54, 54]` on one thread).
+///
+/// The same element wins as in `kernel` (the first maximum in row-major order, or the last
+/// NaN): the column pass keeps its column's first maximum or last NaN, and the row pass
+/// breaks ties between columns by row-major position.
+fn max_pool_plane_separable<T: Copy + PartialOrd + num_traits::Float>(
+    plane: &[T],
+    out: &mut [T],
+    idx: &mut [i64],
+    w: Window,
+) {
+    let [out_h, out_w] = w.out;
+    let [kernel_h, kernel_w] = w.kernel;
+    let width = w.input_w;
+    let span = (out_w.max(1) - 1) * w.stride[1] + kernel_w;
+    let mut col_max = vec![T::zero(); span];
+    let mut col_row = vec![0usize; span];
+    for oh in 0..out_h {
+        let top = oh * w.stride[0] * width;
+        let rows = &plane[top..top + (kernel_h - 1) * width + span];
+        match kernel_h {
+            3 => column_pass::<T, 3>(rows, width, &mut col_max, &mut col_row),
+            2 => column_pass::<T, 2>(rows, width, &mut col_max, &mut col_row),
+            _ => column_pass_any(rows, width, kernel_h, &mut col_max, &mut col_row),
+        }
+        for ow in 0..out_w {
+            let left = ow * w.stride[1];
+            let (mut best, mut at) = (col_max[left], col_row[left] * width);
+            for kw in 1..kernel_w {
+                let (v, pos) = (col_max[left + kw], col_row[left + kw] * width + kw);
+                let take = if v.is_nan() {
+                    !best.is_nan() | (pos > at)
+                } else {
+                    !best.is_nan() & ((v > best) | ((v == best) & (pos < at)))
+                };
+                best = if take { v } else { best };
+                at = if take { pos } else { at };
+            }
+            out[oh * out_w + ow] = best;
+            idx[oh * out_w + ow] = (top + left + at) as i64;
+        }
+    }
+}
+
+/// Each column's maximum over `K` rows `width` apart (its first maximum, or its last NaN) and
+/// the row it is in. `K` is a constant so that the rows' loop unrolls and the columns' loop,
+/// innermost, vectorises; each result is stored once, unconditionally, since a store under a
+/// condition keeps the compiler from using vector selects.
+fn column_pass<T: Copy + PartialOrd + num_traits::Float, const K: usize>(
+    rows: &[T],
+    width: usize,
+    col_max: &mut [T],
+    col_row: &mut [usize],
+) {
+    for (c, (m_out, r_out)) in col_max.iter_mut().zip(col_row.iter_mut()).enumerate() {
+        let (mut m, mut r) = (rows[c], 0);
+        for kh in 1..K {
+            let v = rows[kh * width + c];
+            let take = (v > m) | v.is_nan();
+            m = if take { v } else { m };
+            r = if take { kh } else { r };
+        }
+        *m_out = m;
+        *r_out = r;
+    }
+}
+
+/// [`column_pass`] for a window height that is not a constant.
+fn column_pass_any<T: Copy + PartialOrd + num_traits::Float>(
+    rows: &[T],
+    width: usize,
+    kernel_h: usize,
+    col_max: &mut [T],
+    col_row: &mut [usize],
+) {
+    for (c, (m_out, r_out)) in col_max.iter_mut().zip(col_row.iter_mut()).enumerate() {
+        let (mut m, mut r) = (rows[c], 0);
+        for kh in 1..kernel_h {
+            let v = rows[kh * width + c];
+            let take = (v > m) | v.is_nan();
+            m = if take { v } else { m };
+            r = if take { kh } else { r };
+        }
+        *m_out = m;
+        *r_out = r;
     }
 }
 
