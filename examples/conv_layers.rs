@@ -90,7 +90,11 @@ fn layer(
     let input_grad = name != "loc1";
     let (x, w, b, dy) = (x.autodiff(), w.autodiff(), b.autodiff(), dy.autodiff());
     let ms = median_ms(reps, || {
-        let x = if input_grad { x.clone().require_grad() } else { x.clone() };
+        let x = if input_grad {
+            x.clone().require_grad()
+        } else {
+            x.clone()
+        };
         let (w, b) = (w.clone().require_grad(), b.clone().require_grad());
         let y = conv2d(x.clone(), w.clone(), Some(b), options.clone());
         let grads = (y * dy.clone()).sum().backward();
@@ -107,7 +111,12 @@ fn matmul(reps: usize, device: &Device) {
     let ms = median_ms(reps, || {
         a.clone().matmul(b.clone()).into_data();
     });
-    print_row("matmul", &format!("{MATMUL}x{MATMUL}"), ms, 2.0 * (MATMUL as f64).powi(3) / 1e9);
+    print_row(
+        "matmul",
+        &format!("{MATMUL}x{MATMUL}"),
+        ms,
+        2.0 * (MATMUL as f64).powi(3) / 1e9,
+    );
 }
 
 fn main() -> Result<(), String> {
@@ -124,7 +133,10 @@ fn main() -> Result<(), String> {
     let device = Device::flex();
     matmul(reps, &device);
     for spec in LAYERS {
-        if only.as_ref().is_none_or(|names| names.iter().any(|n| n == spec.0)) {
+        if only
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == spec.0))
+        {
             layer(spec, reps, &device);
         }
     }
