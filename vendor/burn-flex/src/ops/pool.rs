@@ -481,9 +481,9 @@ fn max_pool_plane_separable<T: Copy + PartialOrd + num_traits::Float>(
         let top = oh * w.stride[0] * width;
         let rows = &plane[top..top + (kernel_h - 1) * width + span];
         match kernel_h {
-            3 => column_pass::<T, 3>(rows, width, &mut col_max, &mut col_row),
-            2 => column_pass::<T, 2>(rows, width, &mut col_max, &mut col_row),
-            _ => column_pass_any(rows, width, kernel_h, &mut col_max, &mut col_row),
+            3 => column_pass(rows, width, 3, &mut col_max, &mut col_row),
+            2 => column_pass(rows, width, 2, &mut col_max, &mut col_row),
+            _ => column_pass(rows, width, kernel_h, &mut col_max, &mut col_row),
         }
         for ow in 0..out_w {
             let left = ow * w.stride[1];
@@ -504,31 +504,13 @@ fn max_pool_plane_separable<T: Copy + PartialOrd + num_traits::Float>(
     }
 }
 
-/// Each column's maximum over `K` rows `width` apart (its first maximum, or its last NaN) and
-/// the row it is in. `K` is a constant so that the rows' loop unrolls and the columns' loop,
-/// innermost, vectorises; each result is stored once, unconditionally, since a store under a
-/// condition keeps the compiler from using vector selects.
-fn column_pass<T: Copy + PartialOrd + num_traits::Float, const K: usize>(
-    rows: &[T],
-    width: usize,
-    col_max: &mut [T],
-    col_row: &mut [usize],
-) {
-    for (c, (m_out, r_out)) in col_max.iter_mut().zip(col_row.iter_mut()).enumerate() {
-        let (mut m, mut r) = (rows[c], 0);
-        for kh in 1..K {
-            let v = rows[kh * width + c];
-            let take = (v > m) | v.is_nan();
-            m = if take { v } else { m };
-            r = if take { kh } else { r };
-        }
-        *m_out = m;
-        *r_out = r;
-    }
-}
-
-/// [`column_pass`] for a window height that is not a constant.
-fn column_pass_any<T: Copy + PartialOrd + num_traits::Float>(
+/// Each column's maximum over `kernel_h` rows `width` apart (its first maximum, or its last
+/// NaN) and the row it is in. Inlined into calls with a constant `kernel_h`, so that the
+/// rows' loop unrolls and the columns' loop, innermost, vectorises; each result is stored
+/// once, unconditionally, since a store under a condition keeps the compiler from using
+/// vector selects.
+#[inline(always)]
+fn column_pass<T: Copy + PartialOrd + num_traits::Float>(
     rows: &[T],
     width: usize,
     kernel_h: usize,
