@@ -472,9 +472,12 @@ fn max_pool_plane_separable<T: Copy + PartialOrd + num_traits::Float>(
     w: Window,
 ) {
     let [out_h, out_w] = w.out;
+    if out_h == 0 || out_w == 0 {
+        return;
+    }
     let [kernel_h, kernel_w] = w.kernel;
     let width = w.input_w;
-    let span = (out_w.max(1) - 1) * w.stride[1] + kernel_w;
+    let span = (out_w - 1) * w.stride[1] + kernel_w;
     let mut col_max = vec![T::zero(); span];
     let mut col_row = vec![0usize; span];
     for oh in 0..out_h {
