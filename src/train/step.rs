@@ -160,7 +160,7 @@ mod tests {
     fn two_steps(start: &Gampen, device: &Device, other_thread: bool) -> Vec<f32> {
         // A model of its own: clones share their running state.
         let config = start.config().clone();
-        let mut model = config
+        let model = config
             .init(device)
             .unwrap()
             .load_record(start.clone().into_record());
@@ -182,42 +182,31 @@ mod tests {
             lr: 1e-3,
             stn_lr_factor: 1.0,
         };
-        let mut run = |model: Gampen| {
+        let mut once = |model: Gampen| {
+            step.run(
+                model,
+                &mut optim,
+                &mut scaler,
+                images.clone(),
+                targets.clone(),
+            )
+            .unwrap()
+            .0
+        };
+        // Each scope's thread is a new one.
+        let model = if other_thread {
+            let model = std::thread::scope(|s| s.spawn(|| once(model)).join().unwrap());
+            std::thread::scope(|s| s.spawn(|| once(model)).join().unwrap())
+        } else {
             std::thread::scope(|s| {
                 s.spawn(|| {
-                    step.run(
-                        model,
-                        &mut optim,
-                        &mut scaler,
-                        images.clone(),
-                        targets.clone(),
-                    )
+                    let model = once(model);
+                    once(model)
                 })
                 .join()
                 .unwrap()
             })
-            .unwrap()
-            .0
         };
-        if other_thread {
-            model = run(model);
-            model = run(model);
-        } else {
-            model = std::thread::scope(|s| {
-                s.spawn(|| {
-                    let mut m = model;
-                    for _ in 0..2 {
-                        m = step
-                            .run(m, &mut optim, &mut scaler, images.clone(), targets.clone())
-                            .unwrap()
-                            .0;
-                    }
-                    m
-                })
-                .join()
-                .unwrap()
-            });
-        }
         // `valid()` syncs the running statistics first.
         floats(&model.valid())
     }
